@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The one command that passes the tests on a fresh machine (README "Run the tests").
+# Installs Debian packages and npm dependencies, builds the evaluation corpus (without the big
+# image) when ../shared is there, then builds, type-checks, checks import rules and runs vitest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+need_pkgs=()
+for p in docker-registry:docker-registry skopeo:skopeo umoci:umoci zstd:zstd htpasswd:apache2-utils podman:podman runc:runc debootstrap:debootstrap go:golang-go; do
+  cmd=${p%%:*}; pkg=${p#*:}
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need_pkgs+=("$pkg")
+done
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "installing: ${need_pkgs[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+
+npm ci --no-audit --no-fund --loglevel=error
+
+# The corpus of real images (../shared/corpus/build.sh); corpus tests read DRYDOCK_CORPUS.
+if [ -z "${DRYDOCK_CORPUS:-}" ] && [ -x ../shared/corpus/build.sh ] || [ -f ../shared/corpus/build.sh ]; then
+  if [ -z "${DRYDOCK_CORPUS:-}" ]; then
+    export DRYDOCK_CORPUS=/var/tmp/drydock-corpus-ci
+    if [ ! -f "$DRYDOCK_CORPUS/images/app.oci.tar" ] || [ ! -f "$DRYDOCK_CORPUS/images/app-zstd.oci.tar" ]; then
+      echo "building the image corpus in $DRYDOCK_CORPUS (SKIP_BIG=1)" >&2
+      SKIP_BIG=1 bash ../shared/corpus/build.sh "$DRYDOCK_CORPUS" >"${TMPDIR:-/tmp}/drydock-corpus-build.log" 2>&1 \
+        || { tail -30 "${TMPDIR:-/tmp}/drydock-corpus-build.log" >&2; exit 1; }
+    fi
+  fi
+fi
+
+npm run build
+npm run typecheck
+npm run lint:deps
+npx vitest run

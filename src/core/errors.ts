@@ -1,0 +1,111 @@
+/**
+ * One error class for the whole project. Every fatal error carries a stable code from
+ * ERROR_CODES, a lower-case message that names the object (reference, digest, path),
+ * an optional cause, and the process exit code the CLI uses for it.
+ *
+ * docs/errors.md documents every code; src/core/errors.test.ts keeps the two in step.
+ */
+
+/** Exit codes: 0 success, 1 a check failed, 2 usage error, 3+ runtime errors. */
+export const EXIT = {
+  ok: 0,
+  checkFailed: 1,
+  usage: 2,
+  runtime: 3,
+  io: 4,
+  network: 5,
+  corrupt: 6,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+interface CodeInfo {
+  readonly exit: ExitCode;
+  readonly summary: string;
+}
+
+/** The registry of error codes. Add a code here and describe it in docs/errors.md. */
+export const ERROR_CODES = {
+  // usage
+  USAGE: { exit: EXIT.usage, summary: 'invalid command line, option value or option combination' },
+  TARGET_INVALID: { exit: EXIT.usage, summary: 'a target string could not be parsed' },
+  REFERENCE_INVALID: { exit: EXIT.usage, summary: 'an image reference does not follow the Docker reference grammar' },
+  PLATFORM_INVALID: { exit: EXIT.usage, summary: 'a --platform value is not os/arch[/variant]' },
+  CONFIG_INVALID: { exit: EXIT.usage, summary: 'a configuration file or environment variable has an invalid value' },
+  FORMAT_UNSUPPORTED: { exit: EXIT.usage, summary: 'the requested --format is not available for this command' },
+
+  // checks
+  CHECK_FAILED: { exit: EXIT.checkFailed, summary: 'a gate (--fail-on, verification, policy) failed' },
+
+  // image resolution
+  PLATFORM_NOT_FOUND: { exit: EXIT.runtime, summary: 'no manifest of an index matches the requested platform; the message lists the available ones' },
+  IMAGE_NOT_FOUND: { exit: EXIT.runtime, summary: 'the image, tag or manifest does not exist at the source' },
+  IMAGE_AMBIGUOUS: { exit: EXIT.runtime, summary: 'the source holds several images and the target does not say which; the message lists them' },
+  MANIFEST_UNSUPPORTED: { exit: EXIT.runtime, summary: 'the manifest format is refused (Docker schema 1, unknown media type)' },
+  MANIFEST_INVALID: { exit: EXIT.corrupt, summary: 'a manifest, index or config is malformed, too large, or inconsistent' },
+  MEDIA_TYPE_UNSUPPORTED: { exit: EXIT.runtime, summary: 'a layer or blob has a media type Drydock cannot read' },
+  BLOB_NOT_FOUND: { exit: EXIT.runtime, summary: 'a manifest references a blob that the source does not hold' },
+
+  // integrity
+  DIGEST_MISMATCH: { exit: EXIT.corrupt, summary: 'bytes read do not hash to the digest that names them' },
+  DIGEST_INVALID: { exit: EXIT.corrupt, summary: 'a digest string is malformed or uses an unsupported algorithm' },
+  DIFFID_MISMATCH: { exit: EXIT.corrupt, summary: 'the uncompressed layer does not hash to the diffID in the image config' },
+  SIZE_MISMATCH: { exit: EXIT.corrupt, summary: 'a blob is longer or shorter than its descriptor says' },
+
+  // archives and layers
+  ARCHIVE_CORRUPT: { exit: EXIT.corrupt, summary: 'an archive or layer tar stream is truncated or malformed' },
+  DECOMPRESS_FAILED: { exit: EXIT.corrupt, summary: 'a gzip or zstd stream is corrupt or truncated' },
+  LIMIT_EXCEEDED: { exit: EXIT.corrupt, summary: 'an image exceeds the configured limit on uncompressed bytes or entries (decompression bomb)' },
+  PATH_UNSAFE: { exit: EXIT.corrupt, summary: 'an archive entry names a path outside its root (.., absolute, link escape)' },
+
+  // registry and network
+  AUTH_REQUIRED: { exit: EXIT.network, summary: 'the registry refused the request without valid credentials (401)' },
+  AUTH_DENIED: { exit: EXIT.network, summary: 'the registry refused the credentials or the scope (403)' },
+  AUTH_CONFIG: { exit: EXIT.runtime, summary: 'credentials could not be read (docker config, credential helper)' },
+  REGISTRY_ERROR: { exit: EXIT.network, summary: 'the registry answered with an unexpected status' },
+  RATE_LIMITED: { exit: EXIT.network, summary: 'the registry kept answering 429 after every retry' },
+  NETWORK_ERROR: { exit: EXIT.network, summary: 'a connection failed, was reset, or TLS could not be established' },
+  TIMEOUT: { exit: EXIT.network, summary: 'a request received no answer within the timeout' },
+
+  // local I/O
+  IO_ERROR: { exit: EXIT.io, summary: 'a local file could not be read or written' },
+  CACHE_ERROR: { exit: EXIT.io, summary: 'the layer cache could not be used' },
+  RUNTIME_UNAVAILABLE: { exit: EXIT.runtime, summary: 'a container engine (podman, Docker) is not installed or not reachable' },
+
+  INTERNAL: { exit: EXIT.runtime, summary: 'a bug in Drydock; please report it' },
+} as const satisfies Record<string, CodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface DrydockErrorOptions {
+  cause?: unknown;
+  /** Extra structured facts (never secrets) for JSON output. */
+  details?: Record<string, unknown>;
+}
+
+export class DrydockError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: ExitCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: DrydockErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DrydockError';
+    this.code = code;
+    this.exitCode = ERROR_CODES[code].exit;
+    this.details = options.details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+export function isDrydockError(e: unknown, code?: ErrorCode): e is DrydockError {
+  return e instanceof DrydockError && (code === undefined || e.code === code);
+}
+
+/** Wraps anything thrown into a DrydockError, keeping DrydockErrors as they are. */
+export function toDrydockError(e: unknown, code: ErrorCode, message: string): DrydockError {
+  if (e instanceof DrydockError) return e;
+  return new DrydockError(code, message, { cause: e });
+}

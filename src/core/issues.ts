@@ -1,0 +1,47 @@
+/**
+ * Problems that need not stop a run are recorded here, not thrown (ARCHITECTURE habit 6).
+ * Each issue has a stable code (same vocabulary as DrydockError), a lower-case message,
+ * and where known the path and layer it concerns.
+ */
+import type { ErrorCode } from './errors.js';
+
+export type IssueSeverity = 'warning' | 'error';
+
+export interface Issue {
+  code: ErrorCode;
+  message: string;
+  severity: IssueSeverity;
+  path?: string;
+  /** layer digest (compressed) the issue concerns */
+  layer?: string;
+}
+
+export class IssueLog {
+  readonly #issues: Issue[] = [];
+  #onIssue: ((i: Issue) => void) | undefined;
+
+  constructor(onIssue?: (i: Issue) => void) {
+    this.#onIssue = onIssue;
+  }
+
+  record(issue: Omit<Issue, 'severity'> & { severity?: IssueSeverity }): void {
+    const full: Issue = { severity: 'warning', ...issue };
+    this.#issues.push(full);
+    this.#onIssue?.(full);
+  }
+
+  get issues(): readonly Issue[] {
+    return this.#issues;
+  }
+
+  /** Sorted copy, for reproducible output. */
+  sorted(): Issue[] {
+    return [...this.#issues].sort(
+      (a, b) =>
+        (a.layer ?? '').localeCompare(b.layer ?? '') ||
+        (a.path ?? '').localeCompare(b.path ?? '') ||
+        a.code.localeCompare(b.code) ||
+        a.message.localeCompare(b.message),
+    );
+  }
+}

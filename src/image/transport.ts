@@ -15,6 +15,14 @@ export interface ImageReader {
   blob(desc: Descriptor): Promise<Readable>;
   /** true when the reader derived the manifest (docker-archive, engines) */
   readonly derived: boolean;
+  /**
+   * The identity binding a blob's bytes to this source, for verification records (see
+   * ResolvedImage.verificationBinding). Registry: registry/repository@manifest-digest of the verified
+   * chain; local files: path, size, mtime and inode of the file that holds the blob. undefined: none.
+   */
+  blobBinding(desc: Descriptor): Promise<string | undefined>;
+  /** a display name for messages: the reference or path:tag */
+  readonly name: string;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,134 @@
+/**
+ * Compiled file selectors: one cheap test per entry (a Map lookup for exact paths and
+ * basenames, one combined regular expression for all globs), then per-selector tests only on a hit.
+ */
+import { createHash } from 'node:crypto';
+import type { FileSelector } from './types.js';
+import { normaliseQueryPath } from './paths.js';
+
+/** Bump when the layer analysis record format or the walker's semantics change. */
+export const LAYERS_FORMAT_VERSION = '1';
+
+/** Glob → RegExp source. "**" spans segments, "*" and "?" stay within one, "{a,b}" alternates. */
+export function globToRegExpSource(glob: string): string {
+  let g = glob.startsWith('/') ? glob : '/' + glob;
+  g = g.replace(/\/{2,}/g, '/');
+  let re = '';
+  let inBrace = 0;
+  for (let i = 0; i < g.length; i++) {
+    const c = g[i]!;
+    if (c === '*') {
+      if (g[i + 1] === '*') {
+        const before = g[i - 1];
+        const after = g[i + 2];
+        i++;
+        if (before === '/' && after === '/') {
+          // "/**/" → one slash or "/anything/"
+          re = re.slice(0, -1) + '(?:/|/.*/)';
+          i++;
+        } else if (before === '/' && after === undefined) {
+          re = re.slice(0, -1) + '(?:/.*)?';
+        } else {
+          re += '.*';
+        }
+      } else {
+        re += '[^/]*';
+      }
+    } else if (c === '?') re += '[^/]';
+    else if (c === '{') {
+      inBrace++;
+      re += '(?:';
+    } else if (c === '}' && inBrace > 0) {
+      inBrace--;
+      re += ')';
+    } else if (c === ',' && inBrace > 0) re += '|';
+    else re += c.replace(/[.+^$()|[\]\\{}]/g, '\\$&');
+  }
+  while (inBrace-- > 0) re += ')';
+  return re;
+}
+
+export interface CompiledSelectors {
+  /** selectors sorted by id; indices below refer to this list */
+  readonly list: readonly FileSelector[];
+  readonly key: string;
+  readonly empty: boolean;
+  /** indices of the selectors matching an absolute normalised path, or null */
+  match(path: string, basename: string): number[] | null;
+  /** largest maxSize among `indices` (Infinity when one has none) */
+  maxSize(indices: readonly number[]): number;
+  indexOf(id: string): number;
+}
+
+/** sha256 of the sorted selector ids, versions and patterns, plus LAYERS_FORMAT_VERSION. */
+export function selectorsKey(selectors: readonly FileSelector[]): string {
+  const norm = [...selectors]
+    .map((s) => ({
+      id: s.id,
+      version: s.version,
+      paths: [...(s.paths ?? [])].sort(),
+      basenames: [...(s.basenames ?? [])].sort(),
+      globs: [...(s.globs ?? [])].sort(),
+      maxSize: s.maxSize ?? null,
+    }))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.version < b.version ? -1 : 1));
+  return createHash('sha256').update(JSON.stringify({ format: LAYERS_FORMAT_VERSION, selectors: norm })).digest('hex');
+}
+
+export function compileSelectors(selectors: readonly FileSelector[] = []): CompiledSelectors {
+  const list = [...selectors].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const byPath = new Map<string, number[]>();
+  const byBase = new Map<string, number[]>();
+  const globRes: { index: number; re: RegExp }[] = [];
+  const globSources: string[] = [];
+  const push = (m: Map<string, number[]>, k: string, i: number) => {
+    const a = m.get(k);
+    if (!a) m.set(k, [i]);
+    else if (!a.includes(i)) a.push(i);
+  };
+  list.forEach((s, i) => {
+    for (const p of s.paths ?? []) push(byPath, normaliseQueryPath(p), i);
+    for (const b of s.basenames ?? []) push(byBase, b, i);
+    for (const g of s.globs ?? []) {
+      const src = globToRegExpSource(g);
+      globSources.push(src);
+      globRes.push({ index: i, re: new RegExp(`^${src}$`, 's') });
+    }
+  });
+  const anyGlob = globSources.length ? new RegExp(`^(?:${globSources.join('|')})$`, 's') : null;
+  const empty = byPath.size === 0 && byBase.size === 0 && !anyGlob;
+  return {
+    list,
+    key: selectorsKey(list),
+    empty,
+    match(path, basename) {
+      if (empty) return null;
+      let out: number[] | null = null;
+      const a = byPath.get(path);
+      if (a) out = [...a];
+      const b = byBase.get(basename);
+      if (b) {
+        out ??= [];
+        for (const i of b) if (!out.includes(i)) out.push(i);
+      }
+      if (anyGlob && anyGlob.test(path)) {
+        out ??= [];
+        for (const g of globRes) if (!out.includes(g.index) && g.re.test(path)) out.push(g.index);
+      }
+      if (out && out.length > 1) out.sort((x, y) => x - y);
+      return out;
+    },
+    maxSize(indices) {
+      let m = 0;
+      for (const i of indices) {
+        const s = list[i]?.maxSize;
+        if (s === undefined) return Infinity;
+        if (s > m) m = s;
+      }
+      return m;
+    },
+    indexOf(id) {
+      return list.findIndex((s) => s.id === id);
+    },
+  };
+}

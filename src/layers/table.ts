@@ -16,7 +16,9 @@ export const TYPE_HARDLINK = 3;
 export type ContentRef =
   | { kind: 'mem'; data: Buffer; sha256?: string }
   /** a file named by its sha256 in the spill store or in the layer cache */
-  | { kind: 'file'; path: string; sha256: string; size: number };
+  | { kind: 'file'; path: string; sha256: string; size: number }
+  /** a file of a `dir:` image, read from disk when asked for */
+  | { kind: 'disk'; path: string; size: number };
 
 export class LayerTable {
   count = 0;

@@ -1,0 +1,183 @@
+/**
+ * The layer cache, under `defaultCacheDir()/layers`. Safe for several processes: every file is
+ * written to a temporary name and renamed into place; readers treat missing, partial or corrupt
+ * files as misses. Nothing in here is fatal: a cache that cannot be written is just not written.
+ *
+ *   verify/<sha256(binding \0 layer digest)>.json   verification records
+ *   analysis/<sha256(diffId \0 selectorsKey)>.json  layer analysis (entry metadata, selected content refs)
+ *   blobs/<sha256>                                  selected contents, content-addressed
+ *
+ * Security rule: a layer may be skipped (served from an analysis record) only when a
+ * verification record exists for the exact binding the source gives for it and that record's
+ * diffID equals the config's diffID. See isVerified().
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defaultCacheDir } from '../core/paths.js';
+import { LAYERS_FORMAT_VERSION } from './selectors.js';
+import { LayerTable, type TableRecord } from './table.js';
+
+export interface VerificationRecord {
+  binding: string;
+  /** compressed layer digest */
+  digest: string;
+  diffId: string;
+  /** ISO time */
+  verifiedAt: string;
+}
+
+export interface CachedAnalysis {
+  table: LayerTable;
+  uncompressedSize: number;
+  tarEntries: number;
+}
+
+interface AnalysisFile {
+  format: string;
+  diffId: string;
+  selectorsKey: string;
+  uncompressedSize: number;
+  tarEntries: number;
+  table: TableRecord;
+}
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+const HEX64 = /^[a-f0-9]{64}$/;
+
+export class LayerCache {
+  readonly dir: string;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Opens (lazily creates) a cache rooted at `dir`. */
+  static open(dir: string): LayerCache {
+    return new LayerCache(dir);
+  }
+
+  /** The user's layer cache: defaultCacheDir()/layers. */
+  static openDefault(env: NodeJS.ProcessEnv = process.env): LayerCache {
+    return new LayerCache(join(defaultCacheDir(env), 'layers'));
+  }
+
+  blobPath(sha256hex: string): string {
+    return join(this.dir, 'blobs', sha256hex);
+  }
+
+  #verifyPath(binding: string, digest: string): string {
+    return join(this.dir, 'verify', `${sha256(`${binding}\0${digest}`)}.json`);
+  }
+
+  #analysisPath(diffId: string, selectorsKey: string): string {
+    return join(this.dir, 'analysis', `${sha256(`${diffId}\0${selectorsKey}`)}.json`);
+  }
+
+  async #atomicWrite(path: string, data: string | Uint8Array): Promise<boolean> {
+    const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+    try {
+      await mkdir(join(path, '..'), { recursive: true });
+      await writeFile(tmp, data);
+      await rename(tmp, path);
+      return true;
+    } catch {
+      await unlink(tmp).catch(() => {});
+      return false;
+    }
+  }
+
+  async getVerification(binding: string, digest: string): Promise<VerificationRecord | undefined> {
+    try {
+      const r = JSON.parse(await readFile(this.#verifyPath(binding, digest), 'utf8')) as Partial<VerificationRecord>;
+      if (r.binding !== binding || r.digest !== digest || typeof r.diffId !== 'string' || typeof r.verifiedAt !== 'string') return undefined;
+      return r as VerificationRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * True only when a verification record exists for exactly this binding and layer digest and
+   * records the same diffID the image config gives. An undefined binding is never verified.
+   */
+  async isVerified(binding: string | undefined, digest: string, diffId: string): Promise<boolean> {
+    if (binding === undefined || binding === '' || !diffId) return false;
+    const r = await this.getVerification(binding, digest);
+    return r !== undefined && r.diffId === diffId;
+  }
+
+  async putVerification(binding: string, digest: string, diffId: string, verifiedAt: Date = new Date()): Promise<boolean> {
+    const rec: VerificationRecord = { binding, digest, diffId, verifiedAt: verifiedAt.toISOString() };
+    return this.#atomicWrite(this.#verifyPath(binding, digest), JSON.stringify(rec));
+  }
+
+  async getAnalysis(diffId: string, selectorsKey: string): Promise<CachedAnalysis | undefined> {
+    try {
+      const f = JSON.parse(await readFile(this.#analysisPath(diffId, selectorsKey), 'utf8')) as AnalysisFile;
+      if (f.format !== LAYERS_FORMAT_VERSION || f.diffId !== diffId || f.selectorsKey !== selectorsKey) return undefined;
+      if (typeof f.uncompressedSize !== 'number' || typeof f.tarEntries !== 'number') return undefined;
+      for (const [, h] of f.table.contents) if (!HEX64.test(h)) return undefined;
+      const table = LayerTable.fromRecord(f.table, (h) => this.blobPath(h));
+      // every referenced blob must be there with the right size (contents are hashed again when read)
+      for (const ref of table.contents.values()) {
+        if (ref.kind !== 'file') return undefined;
+        const st = await stat(ref.path);
+        if (st.size !== ref.size) return undefined;
+      }
+      return { table, uncompressedSize: f.uncompressedSize, tarEntries: f.tarEntries };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async putAnalysis(diffId: string, selectorsKey: string, a: { table: LayerTable; uncompressedSize: number; tarEntries: number }): Promise<boolean> {
+    try {
+      const hashes = new Map<number, string>();
+      for (const [i, ref] of a.table.contents) {
+        let hex: string;
+        if (ref.kind === 'mem') {
+          hex = ref.sha256 ?? createHash('sha256').update(ref.data).digest('hex');
+          if (!(await exists(this.blobPath(hex)))) {
+            if (!(await this.#atomicWrite(this.blobPath(hex), ref.data))) return false;
+          }
+        } else if (ref.kind === 'file') {
+          hex = ref.sha256;
+          if (!(await exists(this.blobPath(hex)))) {
+            const dest = this.blobPath(hex);
+            const tmp = `${dest}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+            await mkdir(join(dest, '..'), { recursive: true });
+            try {
+              await copyFile(ref.path, tmp);
+              await rename(tmp, dest);
+            } catch {
+              await unlink(tmp).catch(() => {});
+              return false;
+            }
+          }
+        } else return false; // on-disk (dir:) contents are never cached
+        hashes.set(i, hex);
+      }
+      const f: AnalysisFile = {
+        format: LAYERS_FORMAT_VERSION,
+        diffId,
+        selectorsKey,
+        uncompressedSize: a.uncompressedSize,
+        tarEntries: a.tarEntries,
+        table: a.table.toRecord(hashes),
+      };
+      return await this.#atomicWrite(this.#analysisPath(diffId, selectorsKey), JSON.stringify(f));
+    } catch {
+      return false;
+    }
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,10 @@
+export * from './types.js';
+export { decompressStream, sniffCompression } from './decompress.js';
+export { walkLayer, createLimitCounter, INLINE_MAX, type WalkOptions, type WalkResult, type LimitCounter } from './walk.js';
+export { buildImageFilesystem, type BuildOptions, type ImageFilesystem } from './filesystem.js';
+export { verifyLayers, layerVerificationStatus, type VerifyOptions } from './verify.js';
+export { LayerCache, type VerificationRecord, type CachedAnalysis } from './cache.js';
+export { SpillStore } from './spill.js';
+export { compileSelectors, selectorsKey, LAYERS_FORMAT_VERSION, type CompiledSelectors } from './selectors.js';
+export { normaliseEntryPath, normaliseQueryPath } from './paths.js';
+export { LayerTable, type ContentRef } from './table.js';

@@ -73,9 +73,12 @@ const TYPE_OF: Record<string, number> = {
 interface EntryStream {
   on(event: 'data', fn: (chunk: Buffer) => void): unknown;
   on(event: 'end', fn: () => void): unknown;
+  on(event: 'error', fn: (e: unknown) => void): unknown;
   resume(): unknown;
   pause(): unknown;
 }
+
+const ignore = (): void => {};
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -191,6 +194,8 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
 
     extract.on('entry', (header, source, next) => {
       const entry = source as unknown as EntryStream;
+      // the extractor destroys the current entry with its own error, which `fail` reports
+      entry.on('error', ignore);
       if (failed) return;
       tarEntries++;
       if (++counter.entries > maxEntries) {

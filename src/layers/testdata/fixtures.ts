@@ -26,7 +26,7 @@ export async function makeTar(entries: TarEntry[]): Promise<Buffer> {
     await new Promise<void>((resolve, reject) => {
       const h = { name: e.name, type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), mtime: new Date(1_700_000_000_000), linkname: e.linkname, size: content?.length ?? 0 };
       if (content) pack.entry(h, content, (err) => (err ? reject(err) : resolve()));
-      else pack.entry(h, (err) => (err ? reject(err) : resolve())).end();
+      else pack.entry(h, (err) => (err ? reject(err) : resolve())).end(undefined as never);
     });
   }
   pack.finalize();

@@ -270,6 +270,8 @@ export class RegistryClient {
         noProxy,
         connect: tls,
         requestTls: tls,
+        // plain-HTTP registries: forward absolute-URI requests instead of CONNECT tunnels
+        proxyTunnel: false,
       } as ConstructorParameters<typeof EnvHttpProxyAgent>[0]);
     } else {
       this.#dispatcher = new Agent({ connect: tls });

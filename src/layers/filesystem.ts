@@ -314,7 +314,7 @@ class Filesystem implements ImageFilesystem {
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
-  /** path → index of the selected entries of one layer (the only ones with content) */
+  /** path → index of the selected entries and hard links of one layer (the only ones with content) */
   #selectedIndex(l: number): Map<string, number> {
     let m = this.#byPath[l];
     if (!m) {
@@ -322,6 +322,7 @@ class Filesystem implements ImageFilesystem {
       const t = this.#sq.tables[l]!;
       for (const i of t.selectedBy.keys()) m.set(t.pathOf(i), i);
       for (const i of t.contents.keys()) m.set(t.pathOf(i), i);
+      for (const [i] of t.links) if (t.types[i] === TYPE_HARDLINK) m.set(t.pathOf(i), i);
       // later entries win, as in the tar
       const idx = [...m.entries()].sort((a, b) => a[1] - b[1]);
       m = new Map(idx);

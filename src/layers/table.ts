@@ -179,7 +179,11 @@ export class LayerTable {
     t.#cap = n;
     t.names = r.names;
     t.dirs.length = 0;
-    for (const d of r.dirs) t.internDir(d);
+    t.#dirIndex.clear();
+    for (const d of r.dirs) {
+      if (typeof d !== 'string' || t.#dirIndex.has(d)) throw new Error('bad dir table');
+      t.internDir(d);
+    }
     for (let i = 0; i < n; i++) {
       if (t.dirOf[i]! >= t.dirs.length || t.types[i]! >= TYPE_CODES.length) throw new Error('bad entry');
     }

@@ -1,0 +1,283 @@
+import { mkdtemp, mkdir, rm, symlink, writeFile, readdir, readFile as fsRead } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IssueLog, type DrydockEvent } from '../core/index.js';
+import { LayerCache } from './cache.js';
+import { buildImageFilesystem, type ImageFilesystem } from './filesystem.js';
+import { fakeImage, layer } from './testdata/fixtures.js';
+import { layerVerificationStatus, verifyLayers } from './verify.js';
+
+const open: ImageFilesystem[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const f of open.splice(0)) await f.close();
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+const track = (f: ImageFilesystem) => (open.push(f), f);
+const tmp = async () => {
+  const d = await mkdtemp(join(tmpdir(), 'drydock-layers-test-'));
+  dirs.push(d);
+  return d;
+};
+
+const ALL = [{ id: 'all', version: '1', globs: ['**'] }];
+
+describe('buildImageFilesystem', () => {
+  it('applies whiteouts, opaque dirs and replacements in layer order', async () => {
+    const l0 = await layer([
+      { name: 'etc/', type: 'directory' },
+      { name: 'etc/a', content: 'a0' },
+      { name: 'etc/b', content: 'b0' },
+      { name: 'opq/', type: 'directory' },
+      { name: 'opq/old', content: 'old' },
+      { name: 'opq/sub/deep', content: 'deep' },
+      { name: 'd2f/', type: 'directory' },
+      { name: 'd2f/child', content: 'c' },
+      { name: 'f2d', content: 'file' },
+      { name: 'gone/', type: 'directory' },
+      { name: 'gone/x', content: 'x' },
+    ]);
+    const l1 = await layer(
+      [
+        { name: 'etc/.wh.a' },
+        { name: 'etc/b', content: 'b1' },
+        { name: 'opq/', type: 'directory' },
+        { name: 'opq/.wh..wh..opq' },
+        { name: 'opq/new', content: 'new' },
+        { name: 'd2f', content: 'now a file' },
+        { name: 'f2d/', type: 'directory' },
+        { name: 'f2d/inner', content: 'inner' },
+        { name: '.wh.gone' },
+      ],
+      'zstd',
+    );
+    const l2 = await layer([{ name: 'etc/a', content: 'a2' }], 'none');
+    const events: DrydockEvent[] = [];
+    const fs = track(await buildImageFilesystem(fakeImage([l0, l1, l2]), { selectors: ALL, events: (e) => events.push(e) }));
+    expect(fs.squashed().map((m) => `${m.path}@${m.layer}`)).toEqual([
+      '/d2f@1',
+      '/etc@0',
+      '/etc/a@2',
+      '/etc/b@1',
+      '/f2d@1',
+      '/f2d/inner@1',
+      '/opq@1',
+      '/opq/new@1',
+    ]);
+    expect((await fs.readFile('/etc/b'))?.toString()).toBe('b1');
+    expect((await fs.readFile('/etc/b', 0))?.toString()).toBe('b0');
+    expect((await fs.readFile('/etc/a'))?.toString()).toBe('a2');
+    expect(fs.stat('/opq/old')).toBeUndefined();
+    expect(fs.stat('/d2f')?.type).toBe('file');
+    expect(fs.stat('/f2d')?.type).toBe('dir');
+
+    const all = fs.allLayers().map((e) => `${e.path}@${e.layer}:${e.status}${e.by === undefined ? '' : '>' + e.by}`);
+    expect(all).toEqual([
+      '/d2f@0:replaced>1',
+      '/d2f@1:present',
+      '/d2f/child@0:deleted>1',
+      '/etc@0:present',
+      '/etc/a@0:deleted>1',
+      '/etc/a@2:present',
+      '/etc/b@0:replaced>1',
+      '/etc/b@1:present',
+      '/f2d@0:replaced>1',
+      '/f2d@1:present',
+      '/f2d/inner@1:present',
+      '/gone@0:deleted>1',
+      '/gone/x@0:deleted>1',
+      '/opq@0:replaced>1',
+      '/opq@1:present',
+      '/opq/new@1:present',
+      '/opq/old@0:deleted>1',
+      '/opq/sub/deep@0:deleted>1',
+    ]);
+    expect(events.filter((e) => e.type === 'layer-done').length).toBe(3);
+    expect(fs.layers.map((l) => [l.verified, l.cached])).toEqual([
+      [true, false],
+      [true, false],
+      [true, false],
+    ]);
+  });
+
+  it('resolves symlinks inside the root, detects loops, follows hard links', async () => {
+    const l0 = await layer([
+      { name: 'usr/lib/os-release', content: 'ID=test\n' },
+      { name: 'etc/os-release', type: 'symlink', linkname: '../usr/lib/os-release' },
+      { name: 'etc/abs', type: 'symlink', linkname: '/usr/lib/os-release' },
+      { name: 'lib', type: 'symlink', linkname: 'usr/lib' },
+      { name: 'escape', type: 'symlink', linkname: '../../../../usr/lib/os-release' },
+      { name: 'outside', type: 'symlink', linkname: '../../../../etc/hostname' },
+      { name: 'loop1', type: 'symlink', linkname: 'loop2' },
+      { name: 'loop2', type: 'symlink', linkname: '/loop1' },
+      { name: 'bin/hard', type: 'link', linkname: 'usr/lib/os-release' },
+    ]);
+    const issues = new IssueLog();
+    const fs = track(await buildImageFilesystem(fakeImage([l0]), { selectors: [{ id: 's', version: '1', basenames: ['os-release'] }], issues }));
+    expect((await fs.readFile('/etc/os-release'))?.toString()).toBe('ID=test\n');
+    expect((await fs.readFile('/etc/abs'))?.toString()).toBe('ID=test\n');
+    expect((await fs.readFile('/lib/os-release'))?.toString()).toBe('ID=test\n');
+    expect((await fs.readFile('/escape'))?.toString()).toBe('ID=test\n'); // clamped at the root
+    expect(await fs.readFile('/outside')).toBeUndefined(); // /etc/hostname of the image: absent; never the host's
+    expect(await fs.readFile('/loop1')).toBeUndefined();
+    expect(issues.issues.some((i) => i.code === 'PATH_UNSAFE' && /too many levels/.test(i.message))).toBe(true);
+    expect((await fs.readFile('/bin/hard'))?.toString()).toBe('ID=test\n');
+    expect(fs.stat('/bin/hard')).toMatchObject({ type: 'hardlink', linkname: '/usr/lib/os-release' });
+    expect(fs.selected('s').map((m) => m.path)).toEqual(['/etc/os-release', '/usr/lib/os-release']);
+    expect(await fs.readFile('/bin/hard', 0)).toBeDefined();
+  });
+
+  it('keeps only selected contents; large selected files spill and read back', async () => {
+    const big = Buffer.alloc(2 * 1024 * 1024 + 5, 9);
+    const l0 = await layer([
+      { name: 'a/package.json', content: '{}' },
+      { name: 'a/index.js', content: 'x' },
+      { name: 'big/blob.bin', content: big },
+    ]);
+    const temp = await tmp();
+    const fs = track(
+      await buildImageFilesystem(fakeImage([l0]), {
+        tempDir: temp,
+        selectors: [
+          { id: 'npm', version: '1', basenames: ['package.json'] },
+          { id: 'big', version: '1', paths: ['/big/blob.bin'] },
+        ],
+      }),
+    );
+    expect((await fs.readFile('/a/package.json'))?.toString()).toBe('{}');
+    expect(await fs.readFile('/a/index.js')).toBeUndefined();
+    expect((await fs.readFile('/big/blob.bin'))?.equals(big)).toBe(true);
+    expect((await readdir(temp)).length).toBe(1);
+    await fs.close();
+    expect(await readdir(temp)).toEqual([]);
+  });
+
+  it('fails with DIFFID_MISMATCH and leaves nothing behind', async () => {
+    const l0 = await layer([{ name: 'a', content: 'x' }]);
+    l0.diffId = 'sha256:' + 'f'.repeat(64);
+    const temp = await tmp();
+    await expect(buildImageFilesystem(fakeImage([l0]), { tempDir: temp })).rejects.toMatchObject({ code: 'DIFFID_MISMATCH' });
+    expect(await readdir(temp)).toEqual([]);
+  });
+
+  it('LIMIT_EXCEEDED across layers', async () => {
+    const l = await layer([{ name: 'z', content: Buffer.alloc(3 * 1024 * 1024) }]);
+    await expect(buildImageFilesystem(fakeImage([l, l]), { limits: { maxUncompressedBytes: 5 * 1024 * 1024 } })).rejects.toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+    });
+  });
+
+  it('walks dir: images without following symlinks', async () => {
+    const root = await tmp();
+    await mkdir(join(root, 'etc'));
+    await writeFile(join(root, 'etc/os-release'), 'ID=dir\n');
+    await symlink('/etc/passwd', join(root, 'etc/passwd-link'));
+    const img = { ...fakeImage([]), rootDir: root };
+    const fs = track(await buildImageFilesystem(img, { selectors: [{ id: 's', version: '1', globs: ['/etc/*'] }] }));
+    expect(fs.squashed().map((m) => `${m.path}:${m.type}`)).toEqual(['/etc:dir', '/etc/os-release:file', '/etc/passwd-link:symlink']);
+    expect((await fs.readFile('/etc/os-release'))?.toString()).toBe('ID=dir\n');
+    expect(await fs.readFile('/etc/passwd-link')).toBeUndefined(); // /etc/passwd of the image: absent
+    expect(fs.layers[0]).toMatchObject({ index: 0, digest: '' });
+  });
+});
+
+describe('layer cache', () => {
+  const sel = [{ id: 'os', version: '1', basenames: ['os-release'] }];
+  const mk = async (binding?: string) =>
+    layer([{ name: 'etc/os-release', content: 'ID=cached\n' }, { name: 'big', content: Buffer.alloc(1_500_000, 3) }], 'gzip', binding);
+
+  it('skips reading only with a verification record for the exact binding', async () => {
+    const dir = await tmp();
+    const l = await mk('file:/x/blob|size=1|mtime=2|ino=3');
+    const a = fakeImage([l]);
+    track(await buildImageFilesystem(a, { selectors: sel, cache: LayerCache.open(dir) }));
+    expect(a.opens).toEqual([1]);
+
+    // a second process: another LayerCache instance over the same directory
+    const b = fakeImage([l]);
+    const fs = track(await buildImageFilesystem(b, { selectors: sel, cache: LayerCache.open(dir) }));
+    expect(b.opens).toEqual([0]);
+    expect(fs.layers[0]).toMatchObject({ cached: true, verified: true });
+    expect((await fs.readFile('/etc/os-release'))?.toString()).toBe('ID=cached\n');
+    expect(fs.squashed().map((m) => m.path)).toEqual(['/big', '/etc/os-release']);
+
+    // a different binding (the file changed), no binding, --no-cache, other selectors: read again
+    const c = fakeImage([{ ...l, binding: 'file:/x/blob|size=1|mtime=9|ino=3' }]);
+    track(await buildImageFilesystem(c, { selectors: sel, cache: LayerCache.open(dir) }));
+    expect(c.opens).toEqual([1]);
+    const d = fakeImage([{ ...l, binding: undefined }]);
+    track(await buildImageFilesystem(d, { selectors: sel, cache: LayerCache.open(dir) }));
+    expect(d.opens).toEqual([1]);
+    const e = fakeImage([l]);
+    track(await buildImageFilesystem(e, { selectors: sel, cache: null }));
+    expect(e.opens).toEqual([1]);
+    const f = fakeImage([l]);
+    track(await buildImageFilesystem(f, { selectors: [{ id: 'os', version: '2', basenames: ['os-release'] }], cache: LayerCache.open(dir) }));
+    expect(f.opens).toEqual([1]);
+  });
+
+  it('does not trust a record whose diffID differs from the config', async () => {
+    const dir = await tmp();
+    const l = await mk('b1');
+    track(await buildImageFilesystem(fakeImage([l]), { selectors: sel, cache: LayerCache.open(dir) }));
+    // same binding and digest, but the config now claims another diffID: must read (and fail)
+    const other = fakeImage([{ ...l, diffId: 'sha256:' + 'e'.repeat(64) }]);
+    await expect(buildImageFilesystem(other, { selectors: sel, cache: LayerCache.open(dir) })).rejects.toMatchObject({ code: 'DIFFID_MISMATCH' });
+    expect(other.opens).toEqual([1]);
+  });
+
+  it('treats corrupt entries as misses', async () => {
+    const dir = await tmp();
+    const l = await mk('b2');
+    track(await buildImageFilesystem(fakeImage([l]), { selectors: sel, cache: LayerCache.open(dir) }));
+    for (const f of await readdir(join(dir, 'analysis'))) await writeFile(join(dir, 'analysis', f), '{"format":"1","diffId":');
+    const a = fakeImage([l]);
+    const fs = track(await buildImageFilesystem(a, { selectors: sel, cache: LayerCache.open(dir) }));
+    expect(a.opens).toEqual([1]);
+    expect((await fs.readFile('/etc/os-release'))?.toString()).toBe('ID=cached\n');
+    // corrupt verification record
+    for (const f of await readdir(join(dir, 'verify'))) await writeFile(join(dir, 'verify', f), 'garbage');
+    const b = fakeImage([l]);
+    track(await buildImageFilesystem(b, { selectors: sel, cache: LayerCache.open(dir) }));
+    expect(b.opens).toEqual([1]);
+    // a tampered content blob is refused when read
+    for (const f of await readdir(join(dir, 'blobs'))) {
+      const p = join(dir, 'blobs', f);
+      const data = await fsRead(p);
+      data[0] = data[0]! ^ 1;
+      await writeFile(p, data);
+    }
+    const issues = new IssueLog();
+    const c = fakeImage([l]);
+    const fs2 = track(await buildImageFilesystem(c, { selectors: sel, cache: LayerCache.open(dir), issues }));
+    expect(c.opens).toEqual([0]);
+    expect(await fs2.readFile('/etc/os-release')).toBeUndefined();
+    expect(issues.issues.map((i) => i.code)).toContain('CACHE_ERROR');
+  });
+
+  it('verifyLayers records verification; layerVerificationStatus reads nothing', async () => {
+    const dir = await tmp();
+    const cache = LayerCache.open(dir);
+    const l0 = await mk('v0');
+    const l1 = await layer([{ name: 'x', content: 'y' }], 'zstd'); // no binding
+    const img = fakeImage([l0, l1]);
+    expect(await layerVerificationStatus(img, cache)).toEqual([false, false]);
+    const r = await verifyLayers(img, { cache });
+    expect(r.map((s) => [s.verified, s.cached])).toEqual([
+      [true, false],
+      [true, false],
+    ]);
+    expect(img.opens).toEqual([1, 1]);
+    expect(await layerVerificationStatus(img, cache)).toEqual([true, false]);
+    const again = await verifyLayers(img, { cache });
+    expect(again.map((s) => s.cached)).toEqual([true, false]);
+    expect(img.opens).toEqual([1, 2]);
+    await verifyLayers(img, { cache, force: true });
+    expect(img.opens).toEqual([2, 3]);
+    const bad = fakeImage([{ ...l1, diffId: 'sha256:' + 'a'.repeat(64) }]);
+    await expect(verifyLayers(bad, { cache })).rejects.toMatchObject({ code: 'DIFFID_MISMATCH' });
+    const corrupt = fakeImage([{ ...l0, blob: l0.blob.subarray(0, 50) }]);
+    await expect(verifyLayers(corrupt, { cache: null })).rejects.toMatchObject({ code: 'DECOMPRESS_FAILED' });
+  });
+});

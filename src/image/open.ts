@@ -24,12 +24,7 @@ interface RegistryTransport {
 
 async function registryTransport(): Promise<RegistryTransport> {
   // loaded lazily: local targets never pay for the registry client
-  const spec = './registry/transport.js';
-  try {
-    return (await import(spec)) as RegistryTransport;
-  } catch (e) {
-    throw new DrydockError('INTERNAL', `the registry transport could not be loaded (${(e as Error).message})`, { cause: e });
-  }
+  return import('./registry/transport.js');
 }
 
 function toTarget(t: Target | string): Target {

@@ -4,10 +4,10 @@
  * only after they are complete and verified (temp file in the layout + rename).
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, mkdir, open, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DrydockError } from '../core/errors.js';
 import { DigestStream, digestOf, parseDigest, verifyBytes } from '../core/digest.js';
@@ -192,8 +192,25 @@ export class OciLayoutReader implements ImageReader {
     return raw;
   }
 
-  async blob(desc: Descriptor): Promise<Readable> {
+  /** The blob's path; a symlinked blob must stay inside the layout (PATH_UNSAFE otherwise). */
+  async #blobPath(desc: Descriptor): Promise<string> {
     const path = join(this.#dir, blobRelPath(desc.digest));
+    const st = await lstat(path).catch((e: unknown) => {
+      throw notFound(this.name, desc, e);
+    });
+    if (st.isSymbolicLink()) {
+      const [real, root] = await Promise.all([realpath(path).catch((e: unknown) => { throw notFound(this.name, desc, e); }), realpath(this.#dir)]);
+      if (!real.startsWith(root + sep)) {
+        throw new DrydockError('PATH_UNSAFE', `${this.name}: blob ${desc.digest} is a symbolic link out of the layout`);
+      }
+    } else if (!st.isFile()) {
+      throw notFound(this.name, desc);
+    }
+    return path;
+  }
+
+  async blob(desc: Descriptor): Promise<Readable> {
+    const path = await this.#blobPath(desc);
     const fh = await open(path, 'r').catch((e: unknown) => {
       throw notFound(this.name, desc, e);
     });
@@ -312,7 +329,6 @@ export class OciLayoutWriter implements ImageWriter {
 
   async putManifest(manifest: RawManifest, tag?: string): Promise<void> {
     verifyBytes(manifest.bytes, manifest.digest, `manifest ${manifest.digest}`);
-    const { Readable } = await import('node:stream');
     const desc: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length };
     if (!(await this.hasBlob(desc))) await this.putBlob(desc, Readable.from([manifest.bytes]));
     // serialise index.json updates of concurrent putManifest calls

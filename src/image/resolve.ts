@@ -3,6 +3,7 @@
  * index (nested indexes allowed), refuse schema 1, validate the manifest and the config, and
  * describe the layers.
  */
+import { addAbortSignal } from 'node:stream';
 import { DrydockError } from '../core/errors.js';
 import type { ImageReader } from './transport.js';
 import type { Descriptor, ImageConfig, LayerInfo, OpenImageOptions, Platform, RawManifest, ResolvedImage, Target } from './types.js';
@@ -112,7 +113,11 @@ export async function resolveImage(reader: ImageReader, target: Target, opts: Op
     configBytes,
     platform,
     layers,
-    openLayer: (i) => reader.blob(layerDesc(i)),
+    openLayer: async (i, o) => {
+      o?.signal?.throwIfAborted();
+      const s = await reader.blob(layerDesc(i));
+      return o?.signal ? addAbortSignal(o.signal, s) : s;
+    },
     verificationBinding: (i) => reader.blobBinding(layerDesc(i)),
     close: () => reader.close(),
   };

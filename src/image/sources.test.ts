@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,6 +163,23 @@ describe('oci-dir', () => {
     const dir2 = join(tmp, 'missing-config');
     writeOciLayout(dir2, img, { omitBlobs: [img.configDigest] });
     await expectCode(openImage(`oci-dir:${dir2}`, {}), 'BLOB_NOT_FOUND');
+  });
+
+  it('a blob symlinked out of the layout → PATH_UNSAFE; an aborted signal stops openLayer', async () => {
+    const { symlinkSync, unlinkSync, copyFileSync } = await import('node:fs');
+    const dir = join(tmp, 'symlinked');
+    writeOciLayout(dir, img);
+    const layer = img.layers[0]!;
+    const p = join(dir, 'blobs', 'sha256', layer.digest.slice(7));
+    const outside = join(tmp, 'outside-blob');
+    copyFileSync(p, outside);
+    unlinkSync(p);
+    symlinkSync(outside, p);
+    const r = await openImage(`oci-dir:${dir}`, {});
+    await expectCode(r.openLayer(0), 'PATH_UNSAFE');
+    const ac = new AbortController();
+    ac.abort();
+    await expect(r.openLayer(1, { signal: ac.signal })).rejects.toThrow();
   });
 
   it('manifest too large → MANIFEST_INVALID', async () => {
@@ -399,4 +416,3 @@ describe('dir and engines', () => {
   });
 });
 
-export { existsSync };

@@ -234,6 +234,8 @@ export class RegistryClient {
   readonly #timeoutMs: number;
   readonly #retries: number;
   readonly #dispatcher: Dispatcher;
+  #insecureDispatcher: Dispatcher | undefined;
+  readonly #schemes = new Map<string, Promise<'http' | 'https'>>();
   readonly #insecure: Set<string>;
   readonly #creds = new Map<string, Promise<Credentials | undefined>>();
   readonly #challenges = new Map<string, Challenge>();
@@ -258,13 +260,18 @@ export class RegistryClient {
         throw new DrydockError('CONFIG_INVALID', `cannot read the CA file ${opts.caFile}`, { cause: e });
       }
     }
-    const tls = { ...(ca ? { ca } : {}), timeout: this.#timeoutMs };
+    this.#dispatcher = this.#makeDispatcher({ ...(ca ? { ca } : {}), timeout: this.#timeoutMs });
+    for (const h of [...this.#insecure]) this.#insecure.add(registryApiHost(h).toLowerCase());
+  }
+
+  #makeDispatcher(tls: { ca?: string[]; timeout: number; rejectUnauthorized?: boolean }): Dispatcher {
     const env = this.#env;
     const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
     const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
     if (httpsProxy || httpProxy) {
+      // loopback never goes through a proxy
       const noProxy = [env.NO_PROXY ?? env.no_proxy ?? '', 'localhost', '127.0.0.1', '::1', '[::1]'].filter(Boolean).join(',');
-      this.#dispatcher = new EnvHttpProxyAgent({
+      return new EnvHttpProxyAgent({
         httpProxy: httpProxy ?? '',
         httpsProxy: httpsProxy ?? '',
         noProxy,
@@ -273,14 +280,48 @@ export class RegistryClient {
         // plain-HTTP registries: forward absolute-URI requests instead of CONNECT tunnels
         proxyTunnel: false,
       } as ConstructorParameters<typeof EnvHttpProxyAgent>[0]);
-    } else {
-      this.#dispatcher = new Agent({ connect: tls });
     }
+    return new Agent({ connect: tls });
+  }
+
+  /** TLS without verification, only for hosts listed as insecure. */
+  #unverified(): Dispatcher {
+    this.#insecureDispatcher ??= this.#makeDispatcher({ rejectUnauthorized: false, timeout: this.#timeoutMs });
+    return this.#insecureDispatcher;
+  }
+
+  /**
+   * An insecure host is tried over HTTPS without certificate checks first (like skopeo); when TLS
+   * cannot be established it is used over plain HTTP. The answer is cached per host.
+   */
+  #scheme(registry: string): Promise<'http' | 'https'> {
+    const host = registryApiHost(registry);
+    let p = this.#schemes.get(host);
+    if (!p) {
+      p = (async () => {
+        try {
+          const res = await request(`https://${host}/v2/`, {
+            dispatcher: this.#unverified(),
+            method: 'GET',
+            headers: { 'user-agent': this.#opts.userAgent ?? 'drydock' },
+            headersTimeout: Math.min(this.#timeoutMs, 5000),
+            bodyTimeout: Math.min(this.#timeoutMs, 5000),
+          });
+          await res.body.dump().catch(() => {});
+          return 'https' as const;
+        } catch {
+          return 'http' as const;
+        }
+      })();
+      this.#schemes.set(host, p);
+    }
+    return p;
   }
 
   /** Closes pooled connections. */
   async close(): Promise<void> {
     await this.#dispatcher.close();
+    await this.#insecureDispatcher?.close();
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -290,9 +331,9 @@ export class RegistryClient {
     return this.#insecure.has(registry.toLowerCase()) || this.#insecure.has(host);
   }
 
+  /** https://API-HOST/path; #send switches insecure hosts to the scheme that works. */
   #url(registry: string, path: string): URL {
-    const scheme = this.#isInsecure(registry) ? 'http' : 'https';
-    return new URL(`${scheme}://${registryApiHost(registry)}${path}`);
+    return new URL(`https://${registryApiHost(registry)}${path}`);
   }
 
   #repoUrl(repo: RepoRef, rest: string): URL {
@@ -320,7 +361,7 @@ export class RegistryClient {
       let res: Dispatcher.ResponseData;
       try {
         res = await request(req.url, {
-          dispatcher: this.#dispatcher,
+          dispatcher: req.url.protocol === 'https:' && this.#insecure.has(req.url.host.toLowerCase()) ? this.#unverified() : this.#dispatcher,
           method: req.method,
           headers: { 'user-agent': this.#opts.userAgent ?? 'drydock', ...req.headers },
           ...(req.body !== undefined ? { body: req.body } : {}),
@@ -425,8 +466,17 @@ export class RegistryClient {
 
   /** A registry request: auth challenge handling, retries, redirects (no credentials to other hosts). */
   async #send(req: SendRequest): Promise<Response> {
-    const origin = this.#url(req.registry, '/').origin;
+    const base = this.#url(req.registry, '/');
     let url = req.url;
+    if (this.#isInsecure(req.registry)) {
+      const scheme = await this.#scheme(req.registry);
+      base.protocol = `${scheme}:`;
+      if (url.host === base.host && url.protocol !== base.protocol) {
+        url = new URL(url);
+        url.protocol = base.protocol;
+      }
+    }
+    const origin = base.origin;
     let method = req.method;
     let body = req.body;
     for (let hop = 0; ; hop++) {

@@ -2,7 +2,9 @@
  * Fault injection against an in-process fake registry: retries, timeouts, truncated and wrong
  * blobs, redirects to other hosts, the referrers API, bearer tokens, proxies, credentials.
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,6 +37,10 @@ async function startFake(): Promise<Fake> {
       fake.log.push({ method: req.method ?? '', url: req.url ?? '', ...(req.headers.authorization ? { auth: req.headers.authorization } : {}), body, headers: req.headers });
       fake.handler(req, res, body);
     });
+  });
+  // as a proxy, refuse CONNECT tunnels (the HTTPS probe of insecure hosts then falls back to HTTP)
+  fake.server.on('connect', (_req, socket: import('node:net').Socket) => {
+    socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n');
   });
   await new Promise<void>((r) => fake.server.listen(0, '127.0.0.1', () => r()));
   fake.host = `127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
@@ -377,6 +383,31 @@ describe('fake registry faults', () => {
     expect(fake.log.map((l) => l.method)).toEqual(['POST', 'PATCH', 'PATCH', 'PATCH', 'PUT']);
     expect(fake.log.filter((l) => l.method === 'PATCH').map((l) => l.headers['content-range'])).toEqual(['0-299', '300-599', '600-899']);
     expect(fake.log[4]!.url).toContain('state=s900');
+  });
+});
+
+describe('TLS', () => {
+  it('uses unverified HTTPS for insecure hosts, the CA file otherwise', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drydock-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const server = createHttpsServer({ key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) }, (_q, res) => sendManifest(res));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const strict = new RegistryClient({ env, retries: 0 });
+      expect((await caught(strict.getManifest({ registry: host, repository: 'a/b' }, 'v1'))).code).toBe('NETWORK_ERROR');
+      await strict.close();
+      const insecure = new RegistryClient({ env, insecure: [host] });
+      expect((await insecure.getManifest({ registry: host, repository: 'a/b' }, 'v1')).digest).toBe(manifestDigest);
+      await insecure.close();
+      const withCa = new RegistryClient({ env, caFile: join(dir, 'c.pem') });
+      expect((await withCa.getManifest({ registry: host, repository: 'a/b' }, 'v1')).digest).toBe(manifestDigest);
+      await withCa.close();
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

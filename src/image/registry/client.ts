@@ -494,6 +494,11 @@ export class RegistryClient {
         }
         res = await this.#fetch({ method, url, headers, ...(body !== undefined ? { body } : {}), what: req.what, signal: req.signal });
         if (res.status !== 401 || !sameOrigin) break;
+        // remembered for #statusError: a 401 despite credentials
+        if (authorised) {
+          const creds = await this.#credentials(req.registry);
+          if (creds && (creds.username || creds.password || creds.identityToken)) res.headers['x-drydock-authorised'] = '1';
+        }
         const ch = parseChallenge(header(res, 'www-authenticate'));
         const prev = this.#challenges.get(req.registry);
         const retry =
@@ -542,7 +547,10 @@ export class RegistryClient {
     const details = { status: res.status, ...(registryCode ? { registryCode } : {}) };
     let code: ErrorCode = 'REGISTRY_ERROR';
     let msg = `${what}: registry answered ${res.status}${detail}`;
-    if (res.status === 401) {
+    if (res.status === 401 && /error="?insufficient_scope/i.test(header(res, 'www-authenticate') ?? '') && res.headers['x-drydock-authorised'] === '1') {
+      code = 'AUTH_DENIED';
+      msg = `${what}: access denied, the credentials do not grant the scope (401 insufficient_scope)${detail}`;
+    } else if (res.status === 401) {
       code = 'AUTH_REQUIRED';
       msg = `${what}: authentication required (401)${detail}`;
     } else if (res.status === 403) {

@@ -246,7 +246,7 @@ describe('token-auth registry', () => {
   let reg: TestRegistry;
   const img = buildTestImage('t');
   beforeAll(async () => {
-    reg = await startRegistry({ auth: 'token' });
+    reg = await startRegistry({ auth: 'token', denyRepositories: ['tok/denied'] });
   });
   afterAll(async () => {
     await reg?.stop();
@@ -280,6 +280,11 @@ describe('token-auth registry', () => {
     const anon = new RegistryClient({ insecure: [reg.host], env });
     const e2 = await caught(anon.getManifest({ registry: reg.host, repository: 'tok/app' }, 'v1'));
     expect(isDrydockError(e2) && ['AUTH_REQUIRED', 'AUTH_DENIED'].includes(e2.code)).toBe(true);
+    const good = new RegistryClient({ insecure: [reg.host], username: reg.username!, password: reg.password!, env });
+    const e3 = await caught(good.getManifest({ registry: reg.host, repository: 'tok/denied' }, 'v1'));
+    expect(e3.code).toBe('AUTH_DENIED');
+    expect(e3.message).toContain(`${reg.host}/tok/denied:v1`);
+    await good.close();
     await client.close();
     await anon.close();
   });

@@ -289,3 +289,35 @@ describe('token-auth registry', () => {
     await anon.close();
   });
 });
+
+describe('registry notifications', () => {
+  it('the harness configures notification endpoints', async () => {
+    const { createServer } = await import('node:http');
+    const got: string[] = [];
+    const sink = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        got.push(Buffer.concat(chunks).toString('utf8'));
+        res.writeHead(200);
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
+    const port = (sink.address() as import('node:net').AddressInfo).port;
+    const reg = await startRegistry({ notifications: [{ url: `http://127.0.0.1:${port}/events` }] });
+    try {
+      const client = new RegistryClient({ insecure: [reg.host], env });
+      const img = buildTestImage('n');
+      await pushImage(client, { registry: reg.host, repository: 'notify/app' }, img, 'v1');
+      await client.close();
+      const deadline = Date.now() + 5000;
+      while (!got.some((b) => b.includes(img.manifest.digest)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(got.some((b) => /"action":\s*"push"/.test(b) && b.includes(img.manifest.digest))).toBe(true);
+    } finally {
+      await reg.stop();
+      sink.closeAllConnections();
+      await new Promise<void>((r) => sink.close(() => r()));
+    }
+  });
+});

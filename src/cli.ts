@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 import { main } from './cli/main.js';
 
+// a closed pipe (drydock ... | head) ends the run quietly
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 main(process.argv).then(
   (code) => {
     process.exitCode = code;

@@ -1,3 +1,52 @@
-export async function main(_argv: string[]): Promise<number> {
-  return 0;
+/** The drydock command line: commands, the exit-code contract, and error rendering. */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { DrydockError, EXIT } from '../core/errors.js';
+import { copyCommand } from './commands/copy.js';
+import { inspectCommand } from './commands/inspect.js';
+import { reportError } from './context.js';
+
+export function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('drydock')
+    .description('Container security: image inventory, SBOMs, vulnerability scanning, signing and attestation.')
+    .version(version(), '-v, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: true });
+  program.addCommand(inspectCommand());
+  program.addCommand(copyCommand());
+  // every (sub)command: usage errors become exceptions so the exit code contract holds
+  const override = (c: Command) => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end with exitCode 0
+      if (e.exitCode === 0) return EXIT.ok;
+      return EXIT.usage;
+    }
+    if (e instanceof DrydockError && e.code === 'USAGE') {
+      process.stderr.write(`drydock: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    return reportError(e);
+  }
 }

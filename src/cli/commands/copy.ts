@@ -1,0 +1,42 @@
+import { Command } from 'commander';
+import { copyImageTargets } from '../../scan/copy.js';
+import { newContext, scanOptions } from '../context.js';
+import { parseFormat } from '../format.js';
+import { IMAGE_OPTIONS, addOptions, resolveOptions, type OptionKey } from '../options.js';
+import { writeOutput } from '../output.js';
+import { TARGET_HELP } from '../help.js';
+
+const KEYS: OptionKey[] = ['format', 'output', 'all', ...IMAGE_OPTIONS];
+
+export function copyCommand(): Command {
+  const cmd = new Command('copy')
+    .summary('copy an image between registries, OCI layouts and archives, keeping digests')
+    .description(
+      'Copy an image from SOURCE to DEST. Sources: any target form; destinations: a registry, oci-dir: or\n' +
+        'oci-archive:. Manifests are copied as bytes, so the manifest digest stays the same. A docker-archive\n' +
+        'stores no manifest: Drydock derives one and says so; compare such images by config digest and diffIDs.\n' +
+        'From a multi-platform image, one platform is copied (--platform, default this host) unless --all.',
+    )
+    .argument('<source>', 'image to copy')
+    .argument('<dest>', 'where to write it')
+    .addHelpText('after', TARGET_HELP);
+  addOptions(cmd, KEYS);
+  cmd.action(async (source: string, dest: string) => {
+    const v = resolveOptions(cmd, KEYS);
+    const format = parseFormat(v.format as string, ['table', 'json']);
+    const ctx = newContext(v);
+    try {
+      const r = await copyImageTargets(source, dest, { ...scanOptions(v, ctx), all: v.all === true });
+      ctx.renderer.done();
+      const text =
+        format.name === 'json'
+          ? JSON.stringify(r, null, 2)
+          : `copied ${r.source} to ${r.destination}\ndigest: ${r.digest}${r.manifestDerived ? ' (derived: the source stores no manifest)' : ''}\n` +
+            `manifests: ${r.manifests}, blobs copied: ${r.blobsCopied} (${r.bytesCopied} bytes), already present: ${r.blobsSkipped}`;
+      await writeOutput(text, v.output as string | undefined);
+    } finally {
+      ctx.renderer.done();
+    }
+  });
+  return cmd;
+}

@@ -1,0 +1,114 @@
+/** Renders inspect results as table or JSON. Large file lists are produced as a stream of chunks. */
+import { shortDigest } from '../core/digest.js';
+import type { LayerEntry, FileMeta } from '../layers/types.js';
+import type { FilesResult, InspectResult } from '../scan/inspect.js';
+import { humanSize, renderTable } from './table.js';
+
+export function inspectJson(r: InspectResult): string {
+  return JSON.stringify(r, null, 2);
+}
+
+export function inspectTable(r: InspectResult): string {
+  const c = r.config;
+  const kv: [string, string][] = [
+    ['Image', r.name],
+    ['Reference', r.reference ?? '-'],
+    ['Digest', r.digest + (r.manifestDerived ? ' (derived: the source stores no manifest)' : '')],
+    ['Media type', r.mediaType],
+    ...(r.indexDigest ? ([['Index', r.indexDigest]] as [string, string][]) : []),
+    ['Platform', r.platform],
+    ['Config', r.configDigest],
+    ['Created', r.created ?? '-'],
+    ['User', c.user ?? '-'],
+    ['Working dir', c.workingDir ?? '-'],
+    ['Entrypoint', c.entrypoint ? JSON.stringify(c.entrypoint) : '-'],
+    ['Cmd', c.cmd ? JSON.stringify(c.cmd) : '-'],
+    ['Exposed ports', c.exposedPorts.join(', ') || '-'],
+    ['Volumes', c.volumes.join(', ') || '-'],
+  ];
+  const w = Math.max(...kv.map(([k]) => k.length));
+  const out = kv.map(([k, v]) => `${`${k}:`.padEnd(w + 2)}${v}`);
+  if (c.env.length) out.push('Env:', ...c.env.map((e) => `  ${e}`));
+  const labels = Object.entries(c.labels).sort(([a], [b]) => a.localeCompare(b));
+  if (labels.length) out.push('Labels:', ...labels.map(([k, v]) => `  ${k}=${v}`));
+  out.push('', `Layers (${r.layers.length}):`);
+  out.push(
+    renderTable(
+      ['#', 'DIGEST', 'DIFFID', 'SIZE', 'MEDIA TYPE', 'VERIFIED', 'CREATED BY'],
+      r.layers.map((l) => [
+        String(l.index),
+        shortDigest(l.digest),
+        shortDigest(l.diffId),
+        humanSize(l.size),
+        l.mediaType,
+        l.verified ? 'yes' : 'no',
+        (l.createdBy ?? '').replace(/\s+/g, ' ').slice(0, 80),
+      ]),
+    ),
+  );
+  return out.join('\n');
+}
+
+function modeString(m: number): string {
+  return m.toString(8).padStart(4, '0');
+}
+
+function isLayerEntry(f: FileMeta | LayerEntry): f is LayerEntry {
+  return (f as LayerEntry).status !== undefined;
+}
+
+function fileJson(f: FileMeta | LayerEntry, layerDigests: string[]): string {
+  const o: Record<string, unknown> = {
+    path: f.path,
+    type: f.type,
+    size: f.size,
+    mode: modeString(f.mode),
+    uid: f.uid,
+    gid: f.gid,
+  };
+  if (f.linkname !== undefined) o.linkname = f.linkname;
+  o.layer = f.layer;
+  o.layerDigest = layerDigests[f.layer] ?? '';
+  if (isLayerEntry(f)) {
+    o.status = f.status;
+    if (f.by !== undefined) o.by = f.by;
+  }
+  return JSON.stringify(o);
+}
+
+/** JSON for the file list, as chunks (hundreds of thousands of files never become one string). */
+export function* filesJson(r: FilesResult): Generator<string> {
+  const { files, ...head } = r;
+  const digests = r.layers.map((l) => l.digest);
+  const headJson = JSON.stringify(head, null, 2);
+  yield `${headJson.slice(0, -2)},\n  "files": [`;
+  let batch: string[] = [];
+  for (let i = 0; i < files.length; i++) {
+    batch.push(`${i === 0 ? '' : ','}\n    ${fileJson(files[i]!, digests)}`);
+    if (batch.length === 2000) {
+      yield batch.join('');
+      batch = [];
+    }
+  }
+  yield `${batch.join('')}${files.length ? '\n  ' : ''}]\n}\n`;
+}
+
+export function* filesTable(r: FilesResult): Generator<string> {
+  const all = r.scope === 'all-layers';
+  const layerName = (i: number) => `${i} ${shortDigest(r.layers[i]?.digest ?? '')}`;
+  yield `${['MODE', 'SIZE', 'LAYER', ...(all ? ['STATUS'] : []), 'PATH'].join('\t')}\n`;
+  let batch: string[] = [];
+  for (const f of r.files) {
+    const kind = { file: '-', dir: 'd', symlink: 'l', hardlink: 'h', char: 'c', block: 'b', fifo: 'p' }[f.type];
+    const status = isLayerEntry(f) ? (f.by !== undefined ? `${f.status} by ${f.by}` : f.status) : '';
+    const link = f.linkname !== undefined ? ` -> ${f.linkname}` : '';
+    batch.push(
+      `${[`${kind}${modeString(f.mode)}`, String(f.size), layerName(f.layer), ...(all ? [status] : []), f.path + link].join('\t')}\n`,
+    );
+    if (batch.length === 2000) {
+      yield batch.join('');
+      batch = [];
+    }
+  }
+  yield batch.join('');
+}

@@ -1,8 +1,59 @@
 /** Renders inspect results as table or JSON. Large file lists are produced as a stream of chunks. */
 import { shortDigest } from '../core/digest.js';
 import type { LayerEntry, FileMeta } from '../layers/types.js';
-import type { FilesResult, InspectResult } from '../scan/inspect.js';
 import { humanSize, renderTable } from './table.js';
+
+export interface InspectLayer {
+  index: number;
+  digest: string;
+  diffId: string;
+  size: number;
+  mediaType: string;
+  createdBy: string | null;
+  verified: boolean;
+}
+
+export interface InspectResult {
+  name: string;
+  reference: string | null;
+  digest: string;
+  manifestDerived: boolean;
+  mediaType: string;
+  indexDigest: string | null;
+  platform: string;
+  configDigest: string;
+  created: string | null;
+  config: {
+    user: string | null;
+    workingDir: string | null;
+    entrypoint: string[] | null;
+    cmd: string[] | null;
+    env: string[];
+    labels: Record<string, string>;
+    exposedPorts: string[];
+    volumes: string[];
+    stopSignal: string | null;
+  };
+  history: { created: string | null; createdBy: string | null; comment: string | null; emptyLayer: boolean }[];
+  layers: InspectLayer[];
+}
+
+export interface FilesLayer {
+  index: number;
+  digest: string;
+  diffId: string;
+  createdBy: string | null;
+}
+
+export interface FilesResult {
+  name: string;
+  digest: string;
+  platform: string;
+  scope: 'squashed' | 'all-layers';
+  layers: FilesLayer[];
+  /** squashed: FileMeta (layer = index); all-layers: LayerEntry with status and `by` */
+  files: (FileMeta | LayerEntry)[];
+}
 
 export function inspectJson(r: InspectResult): string {
   return JSON.stringify(r, null, 2);

@@ -11,7 +11,10 @@ import { formatPlatform } from '../image/platform.js';
 import type { OpenImageOptions, ResolvedImage, Target } from '../image/types.js';
 import { LayerCache } from '../layers/cache.js';
 import { buildImageFilesystem } from '../layers/filesystem.js';
-import type { FileMeta, LayerEntry, LayerSummary, Limits } from '../layers/types.js';
+import type { LayerSummary, Limits } from '../layers/types.js';
+import type { FilesResult, InspectResult } from '../report/inspect.js';
+
+export type { FilesResult, InspectResult } from '../report/inspect.js';
 import { layerVerificationStatus, verifyLayers } from '../layers/verify.js';
 
 export interface ScanCommonOptions {
@@ -23,41 +26,6 @@ export interface ScanCommonOptions {
   issues?: IssueLog;
   tempDir?: string;
   concurrency?: number;
-}
-
-export interface InspectLayer {
-  index: number;
-  digest: string;
-  diffId: string;
-  size: number;
-  mediaType: string;
-  createdBy: string | null;
-  verified: boolean;
-}
-
-export interface InspectResult {
-  name: string;
-  reference: string | null;
-  digest: string;
-  manifestDerived: boolean;
-  mediaType: string;
-  indexDigest: string | null;
-  platform: string;
-  configDigest: string;
-  created: string | null;
-  config: {
-    user: string | null;
-    workingDir: string | null;
-    entrypoint: string[] | null;
-    cmd: string[] | null;
-    env: string[];
-    labels: Record<string, string>;
-    exposedPorts: string[];
-    volumes: string[];
-    stopSignal: string | null;
-  };
-  history: { created: string | null; createdBy: string | null; comment: string | null; emptyLayer: boolean }[];
-  layers: InspectLayer[];
 }
 
 export function openCache(cacheDir: string | null | undefined): LayerCache | null {
@@ -140,23 +108,6 @@ export async function inspectImage(target: string | Target, opts: ScanCommonOpti
   } finally {
     await image.close();
   }
-}
-
-export interface FilesLayer {
-  index: number;
-  digest: string;
-  diffId: string;
-  createdBy: string | null;
-}
-
-export interface FilesResult {
-  name: string;
-  digest: string;
-  platform: string;
-  scope: 'squashed' | 'all-layers';
-  layers: FilesLayer[];
-  /** squashed: FileMeta (layer = index); all-layers: LayerEntry with status and `by` */
-  files: (FileMeta | LayerEntry)[];
 }
 
 /** Every path of the image with the layer that wrote it. */

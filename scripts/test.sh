@@ -21,14 +21,14 @@ fi
 npm ci --no-audit --no-fund --loglevel=error
 
 # The corpus of real images (../shared/corpus/build.sh); corpus tests read DRYDOCK_CORPUS.
-if [ -z "${DRYDOCK_CORPUS:-}" ] && [ -x ../shared/corpus/build.sh ] || [ -f ../shared/corpus/build.sh ]; then
-  if [ -z "${DRYDOCK_CORPUS:-}" ]; then
-    export DRYDOCK_CORPUS=/var/tmp/drydock-corpus-ci
-    if [ ! -f "$DRYDOCK_CORPUS/images/app.oci.tar" ] || [ ! -f "$DRYDOCK_CORPUS/images/app-zstd.oci.tar" ]; then
-      echo "building the image corpus in $DRYDOCK_CORPUS (SKIP_BIG=1)" >&2
-      SKIP_BIG=1 bash ../shared/corpus/build.sh "$DRYDOCK_CORPUS" >"${TMPDIR:-/tmp}/drydock-corpus-build.log" 2>&1 \
-        || { tail -30 "${TMPDIR:-/tmp}/drydock-corpus-build.log" >&2; exit 1; }
-    fi
+# build.sh resolves its helper scripts from $0 after changing directory, so call it by absolute path.
+BUILD_SH=$(realpath -e ../shared/corpus/build.sh 2>/dev/null || true)
+if [ -z "${DRYDOCK_CORPUS:-}" ] && [ -n "$BUILD_SH" ]; then
+  export DRYDOCK_CORPUS=/var/tmp/drydock-corpus-ci
+  if [ ! -f "$DRYDOCK_CORPUS/images/app-zstd.oci.tar" ] || [ ! -f "$DRYDOCK_CORPUS/images/distroless.docker.tar" ]; then
+    echo "building the image corpus in $DRYDOCK_CORPUS (SKIP_BIG=1, about 5 minutes)" >&2
+    log="${TMPDIR:-/tmp}/drydock-corpus-build.log"
+    SKIP_BIG=1 bash "$BUILD_SH" "$DRYDOCK_CORPUS" >"$log" 2>&1 || { tail -30 "$log" >&2; exit 1; }
   fi
 fi
 

@@ -1,8 +1,27 @@
 /**
- * The Drydock library API. Everything exported here is documented in docs/api.md and
- * follows semver.
+ * The Drydock library API (docs/api.md). Everything exported here follows semver; deeper
+ * imports are internal.
  */
 export * from './core/index.js';
+
+// images: targets, references, platforms, sources and writers
 export * from './image/types.js';
 export type { ImageReader, ImageWriter } from './image/transport.js';
+export { parseTarget } from './image/target.js';
+export { parseReference, formatReference, familiarName, type Reference } from './image/reference.js';
+export { parsePlatform, formatPlatform, hostPlatform, platformMatches, selectFromIndex } from './image/platform.js';
+export { openImage, openReader, openWriter } from './image/open.js';
+export { resolveImage } from './image/resolve.js';
+export { copyImage, type CopyOptions, type CopyResult } from './image/copy.js';
+export { RegistryClient, type RegistryClientOptions, type RepoRef } from './image/registry/client.js';
+
+// layers: the streaming, layer-aware filesystem
 export * from './layers/types.js';
+export { buildImageFilesystem, type BuildOptions, type ImageFilesystem } from './layers/filesystem.js';
+export { verifyLayers, layerVerificationStatus, type VerifyOptions } from './layers/verify.js';
+export { LayerCache } from './layers/cache.js';
+
+// orchestration
+export { inspectImage, listImageFiles, type ScanCommonOptions } from './scan/inspect.js';
+export { copyImageTargets, type CopyTargetsResult } from './scan/copy.js';
+export type { InspectResult, InspectLayer, FilesResult, FilesLayer } from './report/inspect.js';

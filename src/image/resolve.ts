@@ -3,6 +3,7 @@
  * index (nested indexes allowed), refuse schema 1, validate the manifest and the config, and
  * describe the layers.
  */
+import { withProgress } from './progress.js';
 import { addAbortSignal } from 'node:stream';
 import { DrydockError } from '../core/errors.js';
 import type { ImageReader } from './transport.js';
@@ -115,7 +116,8 @@ export async function resolveImage(reader: ImageReader, target: Target, opts: Op
     layers,
     openLayer: async (i, o) => {
       o?.signal?.throwIfAborted();
-      const s = await reader.blob(layerDesc(i));
+      const desc = layerDesc(i);
+      const s = withProgress(await reader.blob(desc), desc, 'layer', opts.events);
       return o?.signal ? addAbortSignal(o.signal, s) : s;
     },
     verificationBinding: (i) => reader.blobBinding(layerDesc(i)),

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// `npm run demo`: the main job on an embedded default, with no setup beyond `npm ci`.
+// Builds a small two-layer image with the project's testkit (an OCI layout in a temp dir),
+// then runs `drydock inspect`, `inspect --verify` and `inspect --files --scope all-layers` on it.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { buildImage, writeOciLayout, whiteout } = await import(join(root, '.tmp/demo-build/test/testkit/index.js'));
+
+const work = mkdtempSync(join(tmpdir(), 'drydock-demo-'));
+try {
+  const image = await buildImage({
+    layers: [
+      {
+        createdBy: 'ADD rootfs.tar /',
+        entries: [
+          { path: '/etc/os-release', content: 'ID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n' },
+          { path: '/usr/bin/tool', content: '#!/bin/sh\necho tool\n', mode: 0o755 },
+          { path: '/usr/bin/helper', type: 'symlink', linkname: 'tool' },
+        ],
+      },
+      {
+        createdBy: 'RUN rm /usr/bin/tool && echo mode=prod > /etc/app.conf',
+        entries: [whiteout('/usr/bin/tool'), { path: '/etc/app.conf', content: 'mode=prod\n' }],
+      },
+    ],
+    config: { cmd: ['/bin/sh'], env: ['PATH=/usr/bin:/bin'], labels: { 'org.opencontainers.image.title': 'drydock demo' } },
+  });
+  const layout = join(work, 'layout');
+  writeOciLayout(layout, [{ image, tag: 'demo' }]);
+  const target = `oci-dir:${layout}:demo`;
+  const cache = ['--cache-dir', join(work, 'cache')];
+  for (const args of [
+    ['inspect', target, ...cache],
+    ['inspect', target, '--verify', ...cache],
+    ['inspect', target, '--files', '--scope', 'all-layers', ...cache],
+  ]) {
+    process.stdout.write(`\n$ drydock ${args.join(' ').replaceAll(work, '$TMP')}\n`);
+    const r = spawnSync(process.execPath, [join(root, 'dist/cli.js'), ...args], { stdio: 'inherit' });
+    if (r.status !== 0) process.exit(r.status ?? 3);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

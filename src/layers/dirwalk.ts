@@ -65,7 +65,7 @@ export async function walkDirectory(
       const idx = table.add(dirId, d.name, type, st.mode, st.uid, st.gid, size, Math.floor(st.mtimeMs / 1000));
       if (link !== undefined) table.links.set(idx, link);
       if (type === TYPE_DIR) stack.push(path);
-      const m = sel?.match(path, d.name);
+      const m = sel?.match(path, d.name, type === TYPE_FILE ? st.mode : undefined);
       if (m) {
         table.selectedBy.set(idx, m);
         if (type === TYPE_FILE) {

@@ -53,8 +53,8 @@ export interface CompiledSelectors {
   readonly list: readonly FileSelector[];
   readonly key: string;
   readonly empty: boolean;
-  /** indices of the selectors matching an absolute normalised path, or null */
-  match(path: string, basename: string): number[] | null;
+  /** indices of the selectors matching an absolute normalised path (and, for `executables`, a regular file's mode), or null */
+  match(path: string, basename: string, execFileMode?: number): number[] | null;
   /** largest maxSize among `indices` (Infinity when one has none) */
   maxSize(indices: readonly number[]): number;
   indexOf(id: string): number;
@@ -69,6 +69,7 @@ export function selectorsKey(selectors: readonly FileSelector[]): string {
       paths: [...(s.paths ?? [])].sort(),
       basenames: [...(s.basenames ?? [])].sort(),
       globs: [...(s.globs ?? [])].sort(),
+      executables: s.executables === true,
       maxSize: s.maxSize ?? null,
     }))
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.version < b.version ? -1 : 1));
@@ -96,16 +97,21 @@ export function compileSelectors(selectors: readonly FileSelector[] = []): Compi
     }
   });
   const anyGlob = globSources.length ? new RegExp(`^(?:${globSources.join('|')})$`, 's') : null;
-  const empty = byPath.size === 0 && byBase.size === 0 && !anyGlob;
+  const execSelectors = list.flatMap((s, i) => (s.executables ? [i] : []));
+  const empty = byPath.size === 0 && byBase.size === 0 && !anyGlob && execSelectors.length === 0;
   return {
     list,
     key: selectorsKey(list),
     empty,
-    match(path, basename) {
+    match(path, basename, execFileMode) {
       if (empty) return null;
       let out: number[] | null = null;
+      if (execSelectors.length && execFileMode !== undefined && (execFileMode & 0o111) !== 0) out = [...execSelectors];
       const a = byPath.get(path);
-      if (a) out = [...a];
+      if (a) {
+        out ??= [];
+        for (const i of a) if (!out.includes(i)) out.push(i);
+      }
       const b = byBase.get(basename);
       if (b) {
         out ??= [];

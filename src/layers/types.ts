@@ -43,6 +43,8 @@ export interface FileSelector {
   basenames?: string[];
   /** path globs: "**" matches any number of segments, "*" within one segment */
   globs?: string[];
+  /** every regular file with an execute bit (binaries: Go build info, Rust audit data, classifiers) */
+  executables?: boolean;
   /** files larger than this are not kept (an issue is recorded) */
   maxSize?: number;
 }

@@ -266,7 +266,7 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
       const idx = table.add(table.internDir(dir), base, type, header.mode ?? 0, header.uid ?? 0, header.gid ?? 0, size, mtime);
       if (link !== undefined) table.links.set(idx, link);
 
-      const matched = selectors?.match(path, base);
+      const matched = selectors?.match(path, base, type === TYPE_FILE ? (header.mode ?? 0) : undefined);
       if (!matched) {
         drain(entry, next);
         return;

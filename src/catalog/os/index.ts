@@ -1,0 +1,4 @@
+import type { Cataloger } from '../types.js';
+
+/** Operating-system package catalogers (dpkg, apk, rpm), in the order they run. */
+export const OS_CATALOGERS: Cataloger[] = [];

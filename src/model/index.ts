@@ -1,0 +1,2 @@
+export * from './package.js';
+export * from './ids.js';

@@ -3,11 +3,11 @@
  * parse the tar, normalise paths, apply limits, record whiteouts and keep the content of
  * selected files (small ones in memory, large ones spilled to the content-addressed store).
  *
- * No per-entry promises: tar-stream's entry callback is driven by plain stream events.
+ * No per-entry promises or streams: a synchronous tar parser (tar.ts) runs over each decompressed
+ * chunk and hands over content only for selected files.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import tar from 'tar-stream';
 import { DrydockError } from '../core/errors.js';
 import { parseDigest } from '../core/digest.js';
 import type { IssueLog } from '../core/issues.js';
@@ -17,6 +17,7 @@ import { joinPath, normaliseEntryPath, splitPath } from './paths.js';
 import type { CompiledSelectors } from './selectors.js';
 import type { SpillStore, SpillWriter } from './spill.js';
 import { LayerTable, TYPE_DIR, TYPE_FILE, TYPE_HARDLINK, TYPE_SYMLINK } from './table.js';
+import { TarParser, type TarHeader } from './tar.js';
 import { DEFAULT_LIMITS, type Limits } from './types.js';
 
 /** Totals shared by every layer of one image, so limits apply to the whole image. */
@@ -58,27 +59,20 @@ export interface WalkResult {
   tarEntries: number;
 }
 
+/** tar typeflag → LayerTable type; other typeflags are kept as files without content */
 const TYPE_OF: Record<string, number> = {
-  file: TYPE_FILE,
-  'contiguous-file': TYPE_FILE,
-  directory: TYPE_DIR,
-  symlink: TYPE_SYMLINK,
-  link: TYPE_HARDLINK,
-  'character-device': 4,
-  'block-device': 5,
-  fifo: 6,
+  '0': TYPE_FILE,
+  '7': TYPE_FILE,
+  '5': TYPE_DIR,
+  '2': TYPE_SYMLINK,
+  '1': TYPE_HARDLINK,
+  '3': 4,
+  '4': 5,
+  '6': 6,
 };
 
-/** The part of a tar-stream entry (a streamx Readable) this module uses. */
-interface EntryStream {
-  on(event: 'data', fn: (chunk: Buffer) => void): unknown;
-  on(event: 'end', fn: () => void): unknown;
-  on(event: 'error', fn: (e: unknown) => void): unknown;
-  resume(): unknown;
-  pause(): unknown;
-}
-
-const ignore = (): void => {};
+/** thrown from the tar handler to stop parsing the rest of a chunk after a failure */
+const STOP = Symbol('stop');
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -107,20 +101,22 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
     let bytes = 0;
     let tarEntries = 0;
     let failed = false;
-    let spilling: SpillWriter | null = null;
+    let ended = false;
+    /** spill files still being written (their content refs are set when they finish) */
+    let pendingSpills = 0;
+    const spilling = new Set<SpillWriter>();
 
     const decomp = decompressStream(opts.compression);
-    const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
 
     const fail = (e: DrydockError): void => {
       if (failed) return;
       failed = true;
       opts.signal?.removeEventListener('abort', onAbort);
-      spilling?.abort();
+      for (const w of spilling) w.abort();
+      spilling.clear();
       stream.unpipe(decomp);
       stream.destroy();
       decomp.destroy();
-      extract.destroy();
       reject(e);
     };
     const onAbort = (): void =>
@@ -131,6 +127,173 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
     }
     opts.signal?.addEventListener('abort', onAbort, { once: true });
 
+    const corrupt = (e: unknown): DrydockError =>
+      e instanceof DrydockError ? e : new DrydockError('ARCHIVE_CORRUPT', `${what}: tar stream is malformed or truncated: ${message(e)}`, { cause: e });
+
+    const finish = (): void => {
+      if (failed || !ended || pendingSpills > 0) return;
+      opts.signal?.removeEventListener('abort', onAbort);
+      const diffId = `${algorithm}:${hash.digest('hex')}`;
+      if (opts.expectedDiffId && diffId !== opts.expectedDiffId) {
+        failed = true;
+        reject(
+          new DrydockError('DIFFID_MISMATCH', `${what}: uncompressed content hashes to ${diffId}, the image config says ${opts.expectedDiffId}`, {
+            details: { layer: opts.layerDigest, expected: opts.expectedDiffId, actual: diffId },
+          }),
+        );
+        return;
+      }
+      table.seal();
+      resolve({ table, diffId, uncompressedSize: bytes, tarEntries });
+    };
+
+    // ---- the current entry's content sink ----
+    const SINK_MEM = 1;
+    const SINK_SPILL = 2;
+    let sink = 0;
+    let sinkIdx = -1;
+    let sinkPath = '';
+    let chunks: Buffer[] = [];
+    let writer: SpillWriter | null = null;
+
+    const onEntry = (header: TarHeader): boolean => {
+      if (failed) throw STOP;
+      tarEntries++;
+      if (++counter.entries > maxEntries) {
+        fail(
+          new DrydockError('LIMIT_EXCEEDED', `${what}: image exceeds the limit of ${maxEntries} archive entries`, {
+            details: { limit: 'maxEntries', value: maxEntries },
+          }),
+        );
+        throw STOP;
+      }
+      let name = header.name;
+      let size = header.size;
+      let unsupported: string | undefined;
+      const pax = header.pax;
+      if (pax && (pax['GNU.sparse.name'] !== undefined || pax['GNU.sparse.major'] !== undefined || pax['GNU.sparse.size'] !== undefined)) {
+        if (pax['GNU.sparse.name']) name = pax['GNU.sparse.name'];
+        const real = Number(pax['GNU.sparse.realsize'] ?? pax['GNU.sparse.size']);
+        if (Number.isFinite(real)) size = real;
+        unsupported = 'sparse file';
+      }
+      let type = TYPE_OF[header.typeflag];
+      if (type === undefined) {
+        // GNU sparse ('S') and other typeflags: keep as a file without content
+        type = TYPE_FILE;
+        unsupported ??= 'entry of an unsupported tar type';
+      }
+
+      const path = normaliseEntryPath(name);
+      if (path === null) {
+        issues?.record({ code: 'PATH_UNSAFE', message: `${what}: entry ${JSON.stringify(name)} escapes the root; skipped`, path: name, layer });
+        return false;
+      }
+      if (path === '/') return false;
+      const slash = path.lastIndexOf('/');
+      const dir = slash === 0 ? '/' : path.slice(0, slash);
+      const base = path.slice(slash + 1);
+      if (base.charCodeAt(0) === 46 && base.startsWith('.wh.')) {
+        if (base === '.wh..wh..opq') table.opaques.push(dir);
+        else if (!base.startsWith('.wh..wh.')) table.whiteouts.push(joinPath(dir, base.slice(4)));
+        return false;
+      }
+      let link: string | undefined;
+      if (type === TYPE_HARDLINK) {
+        const target = normaliseEntryPath(header.linkname ?? '');
+        if (target === null || target === '/') {
+          issues?.record({
+            code: 'PATH_UNSAFE',
+            message: `${what}: hard link ${path} points outside the root (${JSON.stringify(header.linkname)}); skipped`,
+            path,
+            layer,
+          });
+          return false;
+        }
+        link = target;
+        size = 0;
+      } else if (type === TYPE_SYMLINK) {
+        link = header.linkname ?? '';
+        size = 0;
+      } else if (type !== TYPE_FILE) size = 0;
+
+      const idx = table.add(table.internDir(dir), base, type, header.mode, header.uid, header.gid, size, header.mtime);
+      if (link !== undefined) table.links.set(idx, link);
+
+      const matched = selectors?.match(path, base);
+      if (!matched) return false;
+      table.selectedBy.set(idx, matched);
+      if (type !== TYPE_FILE) return false;
+      if (unsupported) {
+        issues?.record({ code: 'ARCHIVE_CORRUPT', message: `${what}: ${path} is a ${unsupported}; its content is not kept`, path, layer });
+        return false;
+      }
+      const max = selectors!.maxSize(matched);
+      if (size > max) {
+        issues?.record({ code: 'LIMIT_EXCEEDED', message: `${what}: ${path} is ${size} bytes, over the selector limit of ${max}; content not kept`, path, layer });
+        return false;
+      }
+      if (size <= inlineMax || !opts.spill) {
+        if (size > inlineMax) {
+          issues?.record({ code: 'LIMIT_EXCEEDED', message: `${what}: ${path} is too large to keep without a spill store`, path, layer });
+          return false;
+        }
+        sink = SINK_MEM;
+        sinkIdx = idx;
+        chunks = [];
+        return true;
+      }
+      sink = SINK_SPILL;
+      sinkIdx = idx;
+      sinkPath = path;
+      writer = opts.spill.writer();
+      spilling.add(writer);
+      return true;
+    };
+
+    const onData = (c: Buffer): void => {
+      if (failed) throw STOP;
+      if (sink === SINK_MEM) {
+        chunks.push(c);
+      } else if (!writer!.write(c)) {
+        // the rest of the current chunk is still written (bounded by one decompressed chunk)
+        decomp.pause();
+        writer!.onDrain(() => {
+          if (!failed) decomp.resume();
+        });
+      }
+    };
+
+    const onEnd = (): void => {
+      if (failed) throw STOP;
+      const idx = sinkIdx;
+      if (sink === SINK_MEM) {
+        // a copy: the slices point into larger decompression buffers
+        const data = chunks.length === 1 ? Buffer.from(chunks[0]!) : Buffer.concat(chunks);
+        chunks = [];
+        table.contents.set(idx, { kind: 'mem', data });
+      } else {
+        const w = writer!;
+        const path = sinkPath;
+        writer = null;
+        pendingSpills++;
+        w.finish((err, hex) => {
+          spilling.delete(w);
+          pendingSpills--;
+          if (failed) return;
+          if (err || !hex) {
+            fail(err instanceof DrydockError ? err : new DrydockError('IO_ERROR', `${what}: cannot spill ${path}`, { cause: err }));
+            return;
+          }
+          table.contents.set(idx, { kind: 'file', path: opts.spill!.pathOf(hex), sha256: hex, size: w.bytes });
+          finish();
+        });
+      }
+      sink = 0;
+    };
+
+    const parser = new TarParser({ entry: onEntry, data: onData, end: onEnd });
+
     stream.on('error', (e) =>
       fail(e instanceof DrydockError ? e : new DrydockError('IO_ERROR', `${what}: cannot read the blob: ${message(e)}`, { cause: e })),
     );
@@ -139,13 +302,6 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
         e instanceof DrydockError
           ? e
           : new DrydockError('DECOMPRESS_FAILED', `${what}: ${opts.compression} stream is corrupt or truncated: ${message(e)}`, { cause: e }),
-      ),
-    );
-    extract.on('error', (e: unknown) =>
-      fail(
-        e instanceof DrydockError
-          ? e
-          : new DrydockError('ARCHIVE_CORRUPT', `${what}: tar stream is malformed or truncated: ${message(e)}`, { cause: e }),
       ),
     );
 
@@ -162,165 +318,22 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
         return;
       }
       hash.update(chunk);
-      if (!extract.write(chunk)) decomp.pause();
-    });
-    extract.on('drain', () => {
-      if (!failed) decomp.resume();
+      try {
+        parser.write(chunk);
+      } catch (e) {
+        if (e !== STOP) fail(corrupt(e));
+      }
     });
     decomp.on('end', () => {
-      if (!failed) (extract as unknown as { end(): void }).end();
-    });
-    extract.on('finish', () => {
       if (failed) return;
-      opts.signal?.removeEventListener('abort', onAbort);
-      const diffId = `${algorithm}:${hash.digest('hex')}`;
-      if (opts.expectedDiffId && diffId !== opts.expectedDiffId) {
-        failed = true;
-        reject(
-          new DrydockError('DIFFID_MISMATCH', `${what}: uncompressed content hashes to ${diffId}, the image config says ${opts.expectedDiffId}`, {
-            details: { layer: opts.layerDigest, expected: opts.expectedDiffId, actual: diffId },
-          }),
-        );
+      try {
+        parser.end();
+      } catch (e) {
+        fail(corrupt(e));
         return;
       }
-      table.seal();
-      resolve({ table, diffId, uncompressedSize: bytes, tarEntries });
-    });
-
-    const drain = (entry: EntryStream, next: () => void): void => {
-      entry.on('end', next);
-      entry.resume();
-    };
-
-    extract.on('entry', (header, source, next) => {
-      const entry = source as unknown as EntryStream;
-      // the extractor destroys the current entry with its own error, which `fail` reports
-      entry.on('error', ignore);
-      if (failed) return;
-      tarEntries++;
-      if (++counter.entries > maxEntries) {
-        fail(
-          new DrydockError('LIMIT_EXCEEDED', `${what}: image exceeds the limit of ${maxEntries} archive entries`, {
-            details: { limit: 'maxEntries', value: maxEntries },
-          }),
-        );
-        return;
-      }
-      let name = header.name;
-      let size = header.size ?? 0;
-      let unsupported: string | undefined;
-      const pax = header.pax as Record<string, string> | null | undefined;
-      if (pax && (pax['GNU.sparse.name'] !== undefined || pax['GNU.sparse.major'] !== undefined || pax['GNU.sparse.size'] !== undefined)) {
-        if (pax['GNU.sparse.name']) name = pax['GNU.sparse.name'];
-        const real = Number(pax['GNU.sparse.realsize'] ?? pax['GNU.sparse.size']);
-        if (Number.isFinite(real)) size = real;
-        unsupported = 'sparse file';
-      }
-      let type = header.type ? TYPE_OF[header.type as string] : undefined;
-      if (type === undefined) {
-        // GNU sparse ('S') and other typeflags tar-stream does not name: keep as a file without content
-        type = TYPE_FILE;
-        unsupported ??= 'entry of an unsupported tar type';
-      }
-
-      const path = normaliseEntryPath(name);
-      if (path === null) {
-        issues?.record({ code: 'PATH_UNSAFE', message: `${what}: entry ${JSON.stringify(name)} escapes the root; skipped`, path: name, layer });
-        drain(entry, next);
-        return;
-      }
-      if (path === '/') {
-        drain(entry, next);
-        return;
-      }
-      const slash = path.lastIndexOf('/');
-      const dir = slash === 0 ? '/' : path.slice(0, slash);
-      const base = path.slice(slash + 1);
-      if (base.charCodeAt(0) === 46 && base.startsWith('.wh.')) {
-        if (base === '.wh..wh..opq') table.opaques.push(dir);
-        else if (!base.startsWith('.wh..wh.')) table.whiteouts.push(joinPath(dir, base.slice(4)));
-        drain(entry, next);
-        return;
-      }
-      let link: string | undefined;
-      if (type === TYPE_HARDLINK) {
-        const target = normaliseEntryPath(header.linkname ?? '');
-        if (target === null || target === '/') {
-          issues?.record({
-            code: 'PATH_UNSAFE',
-            message: `${what}: hard link ${path} points outside the root (${JSON.stringify(header.linkname)}); skipped`,
-            path,
-            layer,
-          });
-          drain(entry, next);
-          return;
-        }
-        link = target;
-        size = 0;
-      } else if (type === TYPE_SYMLINK) {
-        link = header.linkname ?? '';
-        size = 0;
-      } else if (type !== TYPE_FILE) size = 0;
-
-      const mtime = header.mtime ? header.mtime.getTime() / 1000 : NaN;
-      const idx = table.add(table.internDir(dir), base, type, header.mode ?? 0, header.uid ?? 0, header.gid ?? 0, size, mtime);
-      if (link !== undefined) table.links.set(idx, link);
-
-      const matched = selectors?.match(path, base, type === TYPE_FILE ? (header.mode ?? 0) : undefined);
-      if (!matched) {
-        drain(entry, next);
-        return;
-      }
-      table.selectedBy.set(idx, matched);
-      if (type !== TYPE_FILE) {
-        drain(entry, next);
-        return;
-      }
-      if (unsupported) {
-        issues?.record({ code: 'ARCHIVE_CORRUPT', message: `${what}: ${path} is a ${unsupported}; its content is not kept`, path, layer });
-        drain(entry, next);
-        return;
-      }
-      const max = selectors!.maxSize(matched);
-      if (size > max) {
-        issues?.record({ code: 'LIMIT_EXCEEDED', message: `${what}: ${path} is ${size} bytes, over the selector limit of ${max}; content not kept`, path, layer });
-        drain(entry, next);
-        return;
-      }
-      if (size <= inlineMax || !opts.spill) {
-        if (size > inlineMax) {
-          issues?.record({ code: 'LIMIT_EXCEEDED', message: `${what}: ${path} is too large to keep without a spill store`, path, layer });
-          drain(entry, next);
-          return;
-        }
-        const chunks: Buffer[] = [];
-        entry.on('data', (c: Buffer) => chunks.push(c));
-        entry.on('end', () => {
-          table.contents.set(idx, { kind: 'mem', data: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
-          next();
-        });
-        return;
-      }
-      const w = opts.spill.writer();
-      spilling = w;
-      entry.on('data', (c: Buffer) => {
-        if (!w.write(c)) {
-          entry.pause();
-          w.onDrain(() => entry.resume());
-        }
-      });
-      entry.on('end', () => {
-        w.finish((err, hex) => {
-          spilling = null;
-          if (failed) return;
-          if (err || !hex) {
-            fail(err instanceof DrydockError ? err : new DrydockError('IO_ERROR', `${what}: cannot spill ${path}`, { cause: err }));
-            return;
-          }
-          table.contents.set(idx, { kind: 'file', path: opts.spill!.pathOf(hex), sha256: hex, size: w.bytes });
-          next();
-        });
-      });
+      ended = true;
+      finish();
     });
 
     stream.pipe(decomp);

@@ -24,6 +24,22 @@ const tmp = async () => {
 const ALL = [{ id: 'all', version: '1', globs: ['**'] }];
 
 describe('buildImageFilesystem', () => {
+  it('streams the squashed view in the order of a sort of full paths', async () => {
+    // "/a-c" sorts between "/a" and "/a/b" ('-' < '/' < '0'): a plain per-directory walk gets this wrong
+    const names = ['a/', 'a/b/', 'a/b/c', 'a-c', 'a0', 'a/-x', 'a.b/', 'a.b/z', 'A', 'é', 'z/', 'z/y', 'implied/dir/f', 'b c'];
+    const l0 = await layer(names.map((name) => (name.endsWith('/') ? { name, type: 'directory' as const } : { name, content: name })));
+    const fs = track(await buildImageFilesystem(fakeImage([l0]), {}));
+    const streamed = [...fs.squashedEntries()].map((m) => m.path);
+    const sorted = [...streamed].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    expect(streamed).toEqual(sorted);
+    expect(streamed).toEqual(fs.squashed().map((m) => m.path));
+    expect(streamed).toContain('/implied/dir/f');
+    expect(streamed.indexOf('/a-c')).toBeGreaterThan(streamed.indexOf('/a'));
+    expect(streamed.indexOf('/a-c')).toBeLessThan(streamed.indexOf('/a/b'));
+    // re-iterable
+    expect([...fs.squashedEntries()].length).toBe(streamed.length);
+  });
+
   it('applies whiteouts, opaque dirs and replacements in layer order', async () => {
     const l0 = await layer([
       { name: 'etc/', type: 'directory' },

@@ -55,6 +55,34 @@ export interface FilesResult {
   files: (FileMeta | LayerEntry)[];
 }
 
+/** file lists of results made by `lazyFilesResult`, produced on demand */
+const lazyFiles = new WeakMap<FilesResult, Iterable<FileMeta | LayerEntry>>();
+
+/**
+ * A FilesResult whose file list is produced on demand: the renderers below stream it one entry at
+ * a time, and reading `files` materialises (and keeps) the array on first access. `files` must be
+ * re-iterable (each iteration starts again).
+ */
+export function lazyFilesResult(head: Omit<FilesResult, 'files'>, files: Iterable<FileMeta | LayerEntry>): FilesResult {
+  let materialised: (FileMeta | LayerEntry)[] | undefined;
+  const r = { ...head } as FilesResult;
+  Object.defineProperty(r, 'files', {
+    enumerable: true,
+    configurable: true,
+    get: () => (materialised ??= [...files]),
+    set: (v: (FileMeta | LayerEntry)[]) => {
+      materialised = v;
+      lazyFiles.delete(r);
+    },
+  });
+  lazyFiles.set(r, files);
+  return r;
+}
+
+function filesOf(r: FilesResult): Iterable<FileMeta | LayerEntry> {
+  return lazyFiles.get(r) ?? r.files;
+}
+
 export function inspectJson(r: InspectResult): string {
   return JSON.stringify(r, null, 2);
 }
@@ -108,40 +136,58 @@ function isLayerEntry(f: FileMeta | LayerEntry): f is LayerEntry {
   return (f as LayerEntry).status !== undefined;
 }
 
-function fileJson(f: FileMeta | LayerEntry, layerDigests: string[]): string {
-  const o: Record<string, unknown> = {
-    path: f.path,
-    type: f.type,
-    size: f.size,
-    mode: modeString(f.mode),
-    uid: f.uid,
-    gid: f.gid,
-  };
-  if (f.linkname !== undefined) o.linkname = f.linkname;
-  o.layer = f.layer;
-  o.layerDigest = layerDigests[f.layer] ?? '';
-  if (isLayerEntry(f)) {
-    o.status = f.status;
-    if (f.by !== undefined) o.by = f.by;
+const TYPE_JSON: Record<string, string> = {};
+
+/** JSON.stringify of a string, without the call for the plain ASCII names of almost every file */
+function num(n: number): string {
+  return Number.isFinite(n) ? `${n}` : 'null';
+}
+
+function jsonString(v: string): string {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return JSON.stringify(v);
   }
-  return JSON.stringify(o);
+  return `"${v}"`;
+}
+
+/**
+ * One file as JSON, written by hand: the same bytes as JSON.stringify of the object
+ * { path, type, size, mode, uid, gid, linkname?, layer, layerDigest, status?, by? }.
+ */
+function fileJson(f: FileMeta | LayerEntry, layerDigests: string[]): string {
+  const type = (TYPE_JSON[f.type] ??= JSON.stringify(f.type));
+  let s = `{"path":${jsonString(f.path)},"type":${type},"size":${num(f.size)},"mode":"${modeString(f.mode)}","uid":${num(f.uid)},"gid":${num(f.gid)}`;
+  if (f.linkname !== undefined) s += `,"linkname":${jsonString(f.linkname)}`;
+  s += `,"layer":${num(f.layer)},"layerDigest":${jsonString(layerDigests[f.layer] ?? '')}`;
+  if (isLayerEntry(f)) {
+    s += `,"status":${JSON.stringify(f.status)}`;
+    if (f.by !== undefined) s += `,"by":${num(f.by)}`;
+  }
+  return s + '}';
 }
 
 /** JSON for the file list, as chunks (hundreds of thousands of files never become one string). */
 export function* filesJson(r: FilesResult): Generator<string> {
-  const { files, ...head } = r;
+  // the head is every field but `files`, in the result's own key order (without reading `files`)
+  const head: Record<string, unknown> = {};
+  for (const k of Object.keys(r)) if (k !== 'files') head[k] = (r as unknown as Record<string, unknown>)[k];
   const digests = r.layers.map((l) => l.digest);
   const headJson = JSON.stringify(head, null, 2);
   yield `${headJson.slice(0, -2)},\n  "files": [`;
-  let batch: string[] = [];
-  for (let i = 0; i < files.length; i++) {
-    batch.push(`${i === 0 ? '' : ','}\n    ${fileJson(files[i]!, digests)}`);
-    if (batch.length === 2000) {
-      yield batch.join('');
-      batch = [];
+  let batch = '';
+  let n = 0;
+  let inBatch = 0;
+  for (const f of filesOf(r)) {
+    batch += `${n === 0 ? '' : ','}\n    ${fileJson(f, digests)}`;
+    n++;
+    if (++inBatch === 2000) {
+      yield batch;
+      batch = '';
+      inBatch = 0;
     }
   }
-  yield `${batch.join('')}${files.length ? '\n  ' : ''}]\n}\n`;
+  yield `${batch}${n ? '\n  ' : ''}]\n}\n`;
 }
 
 export function* filesTable(r: FilesResult): Generator<string> {
@@ -149,7 +195,7 @@ export function* filesTable(r: FilesResult): Generator<string> {
   const layerName = (i: number) => `${i} ${shortDigest(r.layers[i]?.digest ?? '')}`;
   yield `${['MODE', 'SIZE', 'LAYER', ...(all ? ['STATUS'] : []), 'PATH'].join('\t')}\n`;
   let batch: string[] = [];
-  for (const f of r.files) {
+  for (const f of filesOf(r)) {
     const kind = { file: '-', dir: 'd', symlink: 'l', hardlink: 'h', char: 'c', block: 'b', fifo: 'p' }[f.type];
     const status = isLayerEntry(f) ? (f.by !== undefined ? `${f.status} by ${f.by}` : f.status) : '';
     const link = f.linkname !== undefined ? ` -> ${f.linkname}` : '';

@@ -12,7 +12,7 @@ import type { OpenImageOptions, ResolvedImage, Target } from '../image/types.js'
 import { LayerCache } from '../layers/cache.js';
 import { buildImageFilesystem } from '../layers/filesystem.js';
 import type { LayerSummary, Limits } from '../layers/types.js';
-import type { FilesResult, InspectResult } from '../report/inspect.js';
+import { lazyFilesResult, type FilesResult, type InspectResult } from '../report/inspect.js';
 
 export type { FilesResult, InspectResult } from '../report/inspect.js';
 import { layerVerificationStatus, verifyLayers } from '../layers/verify.js';
@@ -129,14 +129,18 @@ export async function listImageFiles(
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
     });
     try {
-      return {
-        name: image.name,
-        digest: image.digest,
-        platform: formatPlatform(image.platform),
-        scope,
-        layers: fs.layers.map((l) => ({ index: l.index, digest: l.digest, diffId: l.diffId, createdBy: l.createdBy ?? null })),
-        files: scope === 'squashed' ? fs.squashed() : fs.allLayers(),
-      };
+      // squashed: streamed by the renderers from the in-memory index (which outlives fs.close():
+      // it reads no content), so 300k files never exist as one array
+      return lazyFilesResult(
+        {
+          name: image.name,
+          digest: image.digest,
+          platform: formatPlatform(image.platform),
+          scope,
+          layers: fs.layers.map((l) => ({ index: l.index, digest: l.digest, diffId: l.diffId, createdBy: l.createdBy ?? null })),
+        },
+        scope === 'squashed' ? fs.squashedEntries() : fs.allLayers(),
+      );
     } finally {
       await fs.close();
     }

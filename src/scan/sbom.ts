@@ -1,0 +1,302 @@
+/**
+ * `sbom`: the inventory of an image. Orchestration only: image/ resolves, layers/ reads each
+ * layer once keeping the files the selected catalogers asked for, catalog/ turns them into
+ * packages; then a generic post-processing pass (layer attribution, file ownership, dedupe,
+ * deterministic order) produces the neutral Inventory that sbom/ encodes.
+ */
+import { posix } from 'node:path';
+import { DrydockError } from '../core/errors.js';
+import { IssueLog } from '../core/issues.js';
+import { DISTRO_SELECTOR, detectDistro } from '../catalog/distro.js';
+import { allCatalogers } from '../catalog/registry.js';
+import { selectorOf, type CatalogContext, type Cataloger, type CatalogerTag } from '../catalog/types.js';
+import { openImage } from '../image/open.js';
+import { formatPlatform } from '../image/platform.js';
+import type { OpenImageOptions, ResolvedImage, Target, TargetKind } from '../image/types.js';
+import { buildImageFilesystem, type ImageFilesystem } from '../layers/filesystem.js';
+import { compileSelectors } from '../layers/selectors.js';
+import type { FileMeta } from '../layers/types.js';
+import { comparePackages } from '../model/ids.js';
+import type { Distro, Inventory, LayerRef, Location, Package, Relationship } from '../model/package.js';
+import { openCache, type ScanCommonOptions } from './inspect.js';
+
+export interface SbomOptions extends ScanCommonOptions {
+  /** "+name,-name" (adjust the default set), "a,b" (replace it), names or tags; or a list of such tokens */
+  catalogers?: string | string[];
+  /** squashed (default): the final filesystem; all-layers: also packages whose files later layers deleted or replaced */
+  scope?: 'squashed' | 'all-layers';
+  /** tool identity written into the descriptor (default drydock / 0.0.0) */
+  tool?: { name: string; version: string };
+  /** the catalogers to choose from (default: allCatalogers()) */
+  available?: Cataloger[];
+}
+
+const IMAGE_DEFAULT_TAGS: readonly CatalogerTag[] = ['installed', 'os', 'binary', 'image'];
+const DIR_DEFAULT_TAGS: readonly CatalogerTag[] = ['installed', 'os', 'binary', 'declared', 'directory'];
+
+export function isDirKind(kind: TargetKind): boolean {
+  return kind === 'dir';
+}
+
+/** Whether a cataloger runs by default for images (dir: false) or directories (dir: true). */
+export function selectedByDefault(c: Cataloger, dir: boolean): boolean {
+  const tags = dir ? DIR_DEFAULT_TAGS : IMAGE_DEFAULT_TAGS;
+  if (!dir && c.tags.includes('declared') && !c.tags.includes('installed') && !c.tags.includes('image')) return false;
+  if (dir && c.tags.includes('image') && !c.tags.includes('directory') && !c.tags.some((t) => t === 'installed' || t === 'declared' || t === 'os' || t === 'binary')) return false;
+  return c.tags.some((t) => tags.includes(t));
+}
+
+function tokens(spec: string | string[] | undefined): string[] {
+  if (spec === undefined) return [];
+  const list = Array.isArray(spec) ? spec : [spec];
+  return list.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * The catalogers to run, in registry order. Syntax as syft's --select-catalogers: `+x` adds,
+ * `-x` removes, bare names replace the default set; `x` is a cataloger name, a tag, or `all`.
+ */
+export function selectCatalogers(spec: string | string[] | undefined, kind: TargetKind, available: Cataloger[] = allCatalogers()): Cataloger[] {
+  const dir = isDirKind(kind);
+  const resolve = (t: string): Cataloger[] => {
+    const key = t.toLowerCase();
+    if (key === 'all') return available;
+    const byName = available.filter((c) => c.name.toLowerCase() === key);
+    if (byName.length) return byName;
+    const byTag = available.filter((c) => c.tags.some((tag) => tag === key));
+    if (byTag.length) return byTag;
+    const known = ['all', ...available.map((c) => c.name), ...new Set(available.flatMap((c) => c.tags))];
+    throw new DrydockError('USAGE', `unknown cataloger or tag ${JSON.stringify(t)}; known: ${[...new Set(known)].join(', ')}`);
+  };
+  const toks = tokens(spec);
+  const bare = toks.filter((t) => !t.startsWith('+') && !t.startsWith('-'));
+  const chosen = new Set<Cataloger>(bare.length ? bare.flatMap(resolve) : available.filter((c) => selectedByDefault(c, dir)));
+  for (const t of toks) {
+    if (t.startsWith('+')) for (const c of resolve(t.slice(1))) chosen.add(c);
+    else if (t.startsWith('-')) for (const c of resolve(t.slice(1))) chosen.delete(c);
+  }
+  return available.filter((c) => chosen.has(c));
+}
+
+export interface CatalogerInfo {
+  name: string;
+  version: string;
+  tags: CatalogerTag[];
+  defaultForImages: boolean;
+  defaultForDirs: boolean;
+}
+
+/** Every cataloger with whether it runs by default, for `drydock catalogers`. */
+export function catalogerList(available: Cataloger[] = allCatalogers()): CatalogerInfo[] {
+  return available
+    .map((c) => ({
+      name: c.name,
+      version: c.version,
+      tags: [...c.tags].sort(),
+      defaultForImages: selectedByDefault(c, false),
+      defaultForDirs: selectedByDefault(c, true),
+    }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function imageOptions(opts: ScanCommonOptions): OpenImageOptions {
+  return {
+    ...opts.image,
+    ...(opts.events ? { events: opts.events } : {}),
+    ...(opts.issues ? { issues: opts.issues } : {}),
+    ...(opts.tempDir ? { tempDir: opts.tempDir } : {}),
+  };
+}
+
+function layerRefs(fs: ImageFilesystem, image: ResolvedImage): LayerRef[] {
+  if (image.rootDir !== undefined) return [];
+  return fs.layers.map((l) => ({ index: l.index, digest: l.digest, diffId: l.diffId, ...(l.createdBy ? { createdBy: l.createdBy } : {}) }));
+}
+
+function locationIn(fs: ImageFilesystem, path: string, layer: number, role: Location['role'] | undefined): Location {
+  const info = layer >= 0 ? fs.layers[layer] : undefined;
+  const loc: Location = { path, layer };
+  if (info?.digest) loc.layerDigest = info.digest;
+  if (info?.diffId) loc.diffId = info.diffId;
+  if (role) loc.role = role;
+  return loc;
+}
+
+function squashedContext(c: Cataloger, fs: ImageFilesystem, issues: IssueLog, distro: Distro | undefined, targetKind: TargetKind): CatalogContext {
+  return {
+    fs,
+    distro,
+    issues,
+    targetKind,
+    files: () => fs.selected(c.name),
+    read: (path) => fs.readFile(path),
+    locate: (path, role) => locationIn(fs, path, fs.stat(path)?.layer ?? -1, role),
+  };
+}
+
+/** A context over what one layer wrote and later layers deleted or replaced (scope all-layers). */
+function hiddenLayerContext(c: Cataloger, fs: ImageFilesystem, issues: IssueLog, distro: Distro | undefined, targetKind: TargetKind, layer: number, files: FileMeta[]): CatalogContext {
+  const byPath = new Set(files.map((f) => f.path));
+  return {
+    fs,
+    distro,
+    issues,
+    targetKind,
+    files: () => files,
+    // the layer's own copy for its hidden files; anything else (an owner database...) from the layer, then the squashed view
+    read: async (path) => (byPath.has(path) ? fs.readFile(path, layer) : ((await fs.readFile(path, layer)) ?? fs.readFile(path))),
+    locate: (path, role) => locationIn(fs, path, byPath.has(path) ? layer : (fs.stat(path)?.layer ?? -1), role),
+  };
+}
+
+const OS_TYPES = new Set(['deb', 'apk', 'rpm']);
+
+/** Layer attribution, file ownership, dedupe and order: the same for every ecosystem. */
+export function postProcess(packages: Package[], relationships: Relationship[], layers: LayerRef[]): { packages: Package[]; relationships: Relationship[] } {
+  // dedupe: the id is derived from type, namespace, name, version and the first path
+  const byId = new Map<string, Package>();
+  for (const p of packages) {
+    const seen = byId.get(p.id);
+    if (!seen) {
+      byId.set(p.id, { ...p, locations: [...p.locations] });
+      continue;
+    }
+    for (const l of p.locations) if (!seen.locations.some((x) => x.path === l.path && x.layer === l.layer)) seen.locations.push(l);
+  }
+  const out = [...byId.values()];
+
+  for (const p of out) {
+    if (p.introducedBy) continue;
+    const l = p.locations[0];
+    const ref = l && l.layer >= 0 ? layers[l.layer] : undefined;
+    if (ref) p.introducedBy = { ...ref };
+  }
+
+  // ownership: an OS package listing the file a language package was found in
+  const owner = new Map<string, string>();
+  for (const p of out) {
+    if (!OS_TYPES.has(p.type) || !p.metadata || !('files' in p.metadata) || !Array.isArray(p.metadata.files)) continue;
+    for (const f of p.metadata.files as { path: string }[]) {
+      const path = posix.normalize('/' + f.path);
+      if (!owner.has(path)) owner.set(path, p.id);
+    }
+  }
+  const rels = [...relationships];
+  if (owner.size) {
+    for (const p of out) {
+      if (OS_TYPES.has(p.type)) continue;
+      for (const l of p.locations) {
+        const o = owner.get(l.path);
+        if (o === undefined || o === p.id) continue;
+        p.ownedBy ??= o;
+        rels.push({ from: o, to: p.id, type: 'owns-files-of' });
+      }
+    }
+  }
+
+  out.sort(comparePackages);
+  const ids = new Set(out.map((p) => p.id));
+  const key = (r: Relationship) => `${r.from}\u0000${r.to}\u0000${r.type}`;
+  const relMap = new Map<string, Relationship>();
+  for (const r of rels) if (ids.has(r.from) && ids.has(r.to)) relMap.set(key(r), { from: r.from, to: r.to, type: r.type });
+  const sortedRels = [...relMap.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, r]) => r);
+  return { packages: out, relationships: sortedRels };
+}
+
+async function runCataloger(c: Cataloger, ctx: CatalogContext, issues: IssueLog, where: string): Promise<{ packages: Package[]; relationships: Relationship[] }> {
+  try {
+    const r = await c.catalog(ctx);
+    return { packages: r.packages.map((p) => ({ ...p, foundBy: p.foundBy || c.name })), relationships: r.relationships ?? [] };
+  } catch (e) {
+    issues.record({
+      code: 'INTERNAL',
+      severity: 'error',
+      message: `cataloger ${c.name} failed${where}: ${e instanceof Error ? e.message : String(e)}`,
+    });
+    return { packages: [], relationships: [] };
+  }
+}
+
+/** The inventory of an image: packages with their locations and layers, relationships, distro, issues. */
+export async function sbomImage(target: string | Target, opts: SbomOptions = {}): Promise<Inventory> {
+  const scope = opts.scope ?? 'squashed';
+  const issues = opts.issues ?? new IssueLog();
+  const image = await openImage(target, imageOptions({ ...opts, issues }));
+  try {
+    const catalogers = selectCatalogers(opts.catalogers, image.target.kind, opts.available ?? allCatalogers());
+    const fs = await buildImageFilesystem(image, {
+      selectors: [DISTRO_SELECTOR, ...catalogers.map(selectorOf)],
+      cache: openCache(opts.cacheDir),
+      scope,
+      issues,
+      ...(opts.limits ? { limits: opts.limits } : {}),
+      ...(opts.events ? { events: opts.events } : {}),
+      ...(opts.tempDir ? { tempDir: opts.tempDir } : {}),
+      ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      ...(opts.image?.signal ? { signal: opts.image.signal } : {}),
+    });
+    try {
+      const distro = await detectDistro((p) => fs.readFile(p));
+      const kind = image.target.kind;
+      const packages: Package[] = [];
+      const relationships: Relationship[] = [];
+      for (const c of catalogers) {
+        const r = await runCataloger(c, squashedContext(c, fs, issues, distro, kind), issues, '');
+        packages.push(...r.packages);
+        relationships.push(...r.relationships);
+      }
+      if (scope === 'all-layers' && image.rootDir === undefined) {
+        const hidden = fs.allLayers().filter((e) => e.status !== 'present' && e.type === 'file');
+        for (const c of catalogers) {
+          const sel = compileSelectors([selectorOf(c)]);
+          const perLayer = new Map<number, FileMeta[]>();
+          for (const e of hidden) {
+            if (!sel.match(e.path, posix.basename(e.path), e.mode)) continue;
+            const { status: _s, by: _b, ...meta } = e;
+            const list = perLayer.get(e.layer) ?? [];
+            list.push(meta);
+            perLayer.set(e.layer, list);
+          }
+          for (const [layer, files] of [...perLayer.entries()].sort((a, b) => a[0] - b[0])) {
+            const ctx = hiddenLayerContext(c, fs, issues, distro, kind, layer, files);
+            const r = await runCataloger(c, ctx, issues, ` on layer ${layer}`);
+            packages.push(...r.packages);
+            relationships.push(...r.relationships);
+          }
+        }
+      }
+      const layers = layerRefs(fs, image);
+      const done = postProcess(packages, relationships, layers);
+      const tool = opts.tool ?? { name: 'drydock', version: '0.0.0' };
+      const inv: Inventory = {
+        source: {
+          target: image.target.input,
+          kind,
+          name: image.name,
+          ...(image.rootDir === undefined && image.digest ? { digest: image.digest } : {}),
+          ...(image.rootDir === undefined && image.configDigest ? { configDigest: image.configDigest } : {}),
+          ...(image.rootDir === undefined ? { platform: formatPlatform(image.platform) } : {}),
+          layers,
+        },
+        ...(distro ? { distro } : {}),
+        packages: done.packages,
+        relationships: done.relationships,
+        issues: issues.sorted(),
+        descriptor: {
+          name: tool.name,
+          version: tool.version,
+          options: {
+            catalogers: catalogers.map((c) => `${c.name}@${c.version}`),
+            scope,
+            ...(opts.image?.platform ? { platform: typeof opts.image.platform === 'string' ? opts.image.platform : formatPlatform(opts.image.platform) } : {}),
+          },
+        },
+      };
+      return inv;
+    } finally {
+      await fs.close();
+    }
+  } finally {
+    await image.close();
+  }
+}

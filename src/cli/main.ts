@@ -5,6 +5,7 @@ import { DrydockError, EXIT } from '../core/errors.js';
 import { copyCommand } from './commands/copy.js';
 import { inspectCommand } from './commands/inspect.js';
 import { reportError } from './context.js';
+import { TARGET_HELP } from './help.js';
 
 export function version(): string {
   try {
@@ -20,7 +21,8 @@ export function buildProgram(): Command {
     .description('Container security: image inventory, SBOMs, vulnerability scanning, signing and attestation.')
     .version(version(), '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ sortSubcommands: true });
+    .configureHelp({ sortSubcommands: true })
+    .addHelpText('after', TARGET_HELP);
   program.addCommand(inspectCommand());
   program.addCommand(copyCommand());
   // every (sub)command: usage errors become exceptions so the exit code contract holds

@@ -24,6 +24,8 @@ export interface OptionDecl {
   choices?: readonly string[];
   /** hidden from --help (secrets that should come from env) */
   hidden?: boolean;
+  /** smallest accepted value of an int option */
+  min?: number;
 }
 
 const d = (o: OptionDecl) => o;
@@ -39,9 +41,9 @@ export const OPTIONS = {
   username: d({ key: 'username', flags: '--username <name>', env: 'DRYDOCK_REGISTRY_USERNAME', kind: 'string', help: 'registry user name (else docker config credentials)' }),
   password: d({ key: 'password', flags: '--password <secret>', env: 'DRYDOCK_REGISTRY_PASSWORD', kind: 'string', help: 'registry password or token; prefer the environment variable or --password-stdin' }),
   passwordStdin: d({ key: 'passwordStdin', flags: '--password-stdin', kind: 'bool', default: false, help: 'read the registry password from standard input' }),
-  timeout: d({ key: 'timeout', flags: '--timeout <seconds>', env: 'DRYDOCK_TIMEOUT', kind: 'int', default: 30, help: 'network timeout for one request, in seconds' }),
+  timeout: d({ key: 'timeout', flags: '--timeout <seconds>', env: 'DRYDOCK_TIMEOUT', kind: 'int', default: 30, min: 1, help: 'network timeout for one request, in seconds' }),
   retries: d({ key: 'retries', flags: '--retries <n>', env: 'DRYDOCK_RETRIES', kind: 'int', default: 4, help: 'retries on 429, 5xx and connection resets' }),
-  concurrency: d({ key: 'concurrency', flags: '--concurrency <n>', env: 'DRYDOCK_CONCURRENCY', kind: 'int', default: 4, help: 'blobs transferred in parallel' }),
+  concurrency: d({ key: 'concurrency', flags: '--concurrency <n>', env: 'DRYDOCK_CONCURRENCY', kind: 'int', default: 4, min: 1, help: 'blobs transferred in parallel' }),
   cacheDir: d({ key: 'cacheDir', flags: '--cache-dir <dir>', env: 'DRYDOCK_CACHE_DIR', kind: 'string', help: 'cache directory (default: $XDG_CACHE_HOME/drydock or ~/.cache/drydock)' }),
   noCache: d({ key: 'noCache', flags: '--no-cache', env: 'DRYDOCK_NO_CACHE', kind: 'bool', default: false, help: 'neither read nor write the layer cache' }),
   tmpDir: d({ key: 'tmpDir', flags: '--tmp-dir <dir>', env: 'DRYDOCK_TMPDIR', kind: 'string', help: 'directory for temporary files (default: the system temp dir)' }),
@@ -86,7 +88,7 @@ function convert(decl: OptionDecl, raw: unknown, origin: string): unknown {
       throw bad();
     case 'int': {
       const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
-      if (!Number.isInteger(n) || n < 0) throw bad();
+      if (!Number.isInteger(n) || n < (decl.min ?? 0)) throw bad();
       return n;
     }
     case 'bytes':
@@ -155,6 +157,16 @@ export function loadConfigFile(path: string | undefined): Record<string, unknown
 
 export type ResolvedValues = { [K in OptionKey]?: unknown };
 
+/** A bad value from the environment or the config file is CONFIG_INVALID, not a usage error. */
+function convertSetting(decl: OptionDecl, raw: unknown, origin: string): unknown {
+  try {
+    return convert(decl, raw, origin);
+  } catch (e) {
+    if (e instanceof DrydockError && e.code === 'USAGE') throw new DrydockError('CONFIG_INVALID', e.message.includes(origin) ? e.message : `${origin}: ${e.message}`);
+    throw e;
+  }
+}
+
 /** flag > environment > config file > default, each converted and checked. */
 export function resolveOptions(
   cmd: Command,
@@ -162,7 +174,8 @@ export function resolveOptions(
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedValues {
   const flags = cmd.opts() as Record<string, unknown>;
-  const config = loadConfigFile(configFilePath(flags.config as string | undefined, env));
+  const configPath = configFilePath(flags.config as string | undefined, env);
+  const config = loadConfigFile(configPath);
   const out: ResolvedValues = {};
   for (const key of keys) {
     const decl: OptionDecl = OPTIONS[key];
@@ -175,9 +188,9 @@ export function resolveOptions(
     } else if (key === 'noCache' && flags.cache === false) {
       value = true;
     } else if (decl.env && env[decl.env] !== undefined && env[decl.env] !== '') {
-      value = convert(decl, env[decl.env], `$${decl.env}`);
+      value = convertSetting(decl, env[decl.env], `$${decl.env}`);
     } else if (config[key] !== undefined) {
-      value = convert(decl, config[key], `config key ${key}`);
+      value = convertSetting(decl, config[key], `config key ${key} of ${configPath}`);
     } else {
       value = convert(decl, decl.default, flagName);
     }

@@ -37,7 +37,11 @@ export async function writeOutput(content: string | Iterable<string>, file: stri
     await rename(tmp, file);
   } catch (e) {
     ws.destroy();
+    // the stream may still be opening the file: wait until it is closed, then remove it
+    if (!ws.closed) await new Promise<void>((resolve) => ws.once('close', () => resolve()));
     await rm(tmp, { force: true });
+    // an error of the content itself (a generator that failed) keeps its own code
+    if (e instanceof DrydockError) throw e;
     throw new DrydockError('IO_ERROR', `cannot write output file ${file}`, { cause: e });
   }
 }

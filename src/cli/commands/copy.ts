@@ -12,9 +12,9 @@ export function copyCommand(): Command {
   const cmd = new Command('copy')
     .summary('copy an image between registries, OCI layouts and archives, keeping digests')
     .description(
-      'Copy an image from SOURCE to DEST. Sources: any target form; destinations: a registry, oci-dir: or\n' +
-        'oci-archive:. Manifests are copied as bytes, so the manifest digest stays the same. A docker-archive\n' +
-        'stores no manifest: Drydock derives one and says so; compare such images by config digest and diffIDs.\n' +
+      'Copy an image from SOURCE to DEST. Sources: any target form; destinations: a registry, oci-dir: or ' +
+        'oci-archive:. Manifests are copied as bytes, so the manifest digest stays the same. A docker-archive ' +
+        'stores no manifest: Drydock derives one and says so; compare such images by config digest and diffIDs. ' +
         'From a multi-platform image, one platform is copied (--platform, default this host) unless --all.',
     )
     .argument('<source>', 'image to copy')

@@ -13,9 +13,9 @@ export function inspectCommand(): Command {
   const cmd = new Command('inspect')
     .summary('show an image: manifest, config, history and layers, or every file with --files')
     .description(
-      'Show what an image is: reference, manifest digest, platform, config (env, user, entrypoint, cmd,\n' +
-        'labels, exposed ports), history and layers. Without --verify no layer is read; with it every layer\n' +
-        'is read and its diffID checked. With --files, list every path with its type, size, mode and the layer\n' +
+      'Show what an image is: reference, manifest digest, platform, config (env, user, entrypoint, cmd, ' +
+        'labels, exposed ports), history and layers. Without --verify no layer is read; with it every layer ' +
+        'is read and its diffID checked. With --files, list every path with its type, size, mode and the layer ' +
         'that wrote it.',
     )
     .argument('<target>', 'image to inspect')

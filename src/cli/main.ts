@@ -2,8 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { DrydockError, EXIT } from '../core/errors.js';
+import { catalogersCommand } from './commands/catalogers.js';
 import { copyCommand } from './commands/copy.js';
 import { inspectCommand } from './commands/inspect.js';
+import { sbomCommand } from './commands/sbom.js';
 import { reportError } from './context.js';
 import { TARGET_HELP } from './help.js';
 
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
     .addHelpText('after', TARGET_HELP);
   program.addCommand(inspectCommand());
   program.addCommand(copyCommand());
+  program.addCommand(sbomCommand());
+  program.addCommand(catalogersCommand());
   // every (sub)command: usage errors become exceptions so the exit code contract holds
   const override = (c: Command) => {
     c.exitOverride();

@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { clockFromEnv } from '../../core/clock.js';
+import { encodeSbom, type SbomFormat } from '../../sbom/index.js';
+import { sbomImage } from '../../scan/sbom.js';
+import { newContext, scanOptions } from '../context.js';
+import { parseFormat } from '../format.js';
+import { IMAGE_OPTIONS, addOptions, resolveOptions, type OptionKey } from '../options.js';
+import { writeOutput } from '../output.js';
+import { TARGET_HELP } from '../help.js';
+
+const KEYS: OptionKey[] = ['format', 'output', 'catalogers', 'scope', ...IMAGE_OPTIONS];
+
+/** The package version, written into the SBOM as the tool version. */
+export function toolVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export function sbomCommand(): Command {
+  const cmd = new Command('sbom')
+    .summary('list the packages of an image as an SBOM (CycloneDX, SPDX, JSON or a table)')
+    .description(
+      'Catalog the packages of an image or directory: OS packages, language packages and binaries, each with ' +
+        'the file it was found in and the layer (and Dockerfile step) that brought it in. Formats: table (default), ' +
+        'json (the Drydock inventory), cyclonedx-json[@1.6|1.5|1.4], spdx-json. Problems that do not stop the run ' +
+        'are printed on stderr and recorded in the SBOM. Timestamps honour SOURCE_DATE_EPOCH.',
+    )
+    .argument('<target>', 'image or directory to catalog')
+    .addHelpText('after', TARGET_HELP);
+  addOptions(cmd, KEYS);
+  cmd.action(async (target: string) => {
+    const v = resolveOptions(cmd, KEYS);
+    const format = parseFormat(v.format as string, ['table', 'json', 'cyclonedx-json', 'spdx-json']);
+    const ctx = newContext(v);
+    try {
+      const catalogers = v.catalogers as string[] | undefined;
+      const inv = await sbomImage(target, {
+        ...scanOptions(v, ctx),
+        ...(catalogers && catalogers.length ? { catalogers } : {}),
+        scope: v.scope as 'squashed' | 'all-layers',
+        tool: { name: 'drydock', version: toolVersion() },
+      });
+      ctx.renderer.done();
+      const out = encodeSbom(inv, format.name as SbomFormat, { clock: clockFromEnv(), ...(format.version ? { version: format.version } : {}) });
+      await writeOutput(out, v.output as string | undefined);
+    } finally {
+      ctx.renderer.done();
+    }
+  });
+  return cmd;
+}

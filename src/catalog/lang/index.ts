@@ -1,5 +1,11 @@
 import type { Cataloger } from '../types.js';
 import { npmInstalledCataloger, npmLockCataloger } from './npm.js';
+import { pythonInstalledCataloger, pythonLockCataloger } from './python.js';
 
 /** Language and binary catalogers. */
-export const LANGUAGE_CATALOGERS: Cataloger[] = [npmInstalledCataloger, npmLockCataloger];
+export const LANGUAGE_CATALOGERS: Cataloger[] = [
+  npmInstalledCataloger,
+  npmLockCataloger,
+  pythonInstalledCataloger,
+  pythonLockCataloger,
+];

@@ -1,4 +1,5 @@
 import type { Cataloger } from '../types.js';
+import { dpkgCataloger } from './dpkg.js';
 
 /** Operating-system package catalogers (dpkg, apk, rpm), in the order they run. */
-export const OS_CATALOGERS: Cataloger[] = [];
+export const OS_CATALOGERS: Cataloger[] = [dpkgCataloger];

@@ -1,9 +1,12 @@
 import { Command } from 'commander';
 import { renderTable } from '../../report/table.js';
 import { catalogerList } from '../../scan/sbom.js';
-import { parseFormat } from '../format.js';
+import { parseFormat, type FormatName } from '../format.js';
 import { addOptions, resolveOptions, type OptionKey } from '../options.js';
 import { writeOutput } from '../output.js';
+
+/** the --format values `catalogers` takes (docs/cli.md is generated from this) */
+export const CATALOGERS_FORMATS: readonly FormatName[] = ['table', 'json'];
 
 const KEYS: OptionKey[] = ['format', 'output'];
 
@@ -17,7 +20,7 @@ export function catalogersCommand(): Command {
   addOptions(cmd, KEYS);
   cmd.action(async () => {
     const v = resolveOptions(cmd, KEYS);
-    const format = parseFormat(v.format as string, ['table', 'json']);
+    const format = parseFormat(v.format as string, CATALOGERS_FORMATS);
     const list = catalogerList();
     const out =
       format.name === 'json'

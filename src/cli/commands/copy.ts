@@ -1,10 +1,13 @@
 import { Command } from 'commander';
 import { copyImageTargets } from '../../scan/copy.js';
 import { newContext, scanOptions } from '../context.js';
-import { parseFormat } from '../format.js';
+import { parseFormat, type FormatName } from '../format.js';
 import { IMAGE_OPTIONS, addOptions, resolveOptions, type OptionKey } from '../options.js';
 import { writeOutput } from '../output.js';
 import { TARGET_HELP } from '../help.js';
+
+/** the --format values `copy` takes (docs/cli.md is generated from this) */
+export const COPY_FORMATS: readonly FormatName[] = ['table', 'json'];
 
 const KEYS: OptionKey[] = ['format', 'output', 'all', ...IMAGE_OPTIONS];
 
@@ -23,7 +26,7 @@ export function copyCommand(): Command {
   addOptions(cmd, KEYS);
   cmd.action(async (source: string, dest: string) => {
     const v = resolveOptions(cmd, KEYS);
-    const format = parseFormat(v.format as string, ['table', 'json']);
+    const format = parseFormat(v.format as string, COPY_FORMATS);
     const ctx = newContext(v);
     try {
       const r = await copyImageTargets(source, dest, { ...scanOptions(v, ctx), all: v.all === true });

@@ -2,10 +2,13 @@ import { Command } from 'commander';
 import { filesJson, filesTable, inspectJson, inspectTable } from '../../report/inspect.js';
 import { inspectImage, listImageFiles } from '../../scan/inspect.js';
 import { newContext, scanOptions } from '../context.js';
-import { parseFormat } from '../format.js';
+import { parseFormat, type FormatName } from '../format.js';
 import { IMAGE_OPTIONS, addOptions, resolveOptions, type OptionKey } from '../options.js';
 import { writeOutput } from '../output.js';
 import { TARGET_HELP } from '../help.js';
+
+/** the --format values `inspect` takes (docs/cli.md is generated from this) */
+export const INSPECT_FORMATS: readonly FormatName[] = ['table', 'json'];
 
 const KEYS: OptionKey[] = ['format', 'output', 'verify', 'files', 'scope', ...IMAGE_OPTIONS];
 
@@ -23,7 +26,7 @@ export function inspectCommand(): Command {
   addOptions(cmd, KEYS);
   cmd.action(async (target: string) => {
     const v = resolveOptions(cmd, KEYS);
-    const format = parseFormat(v.format as string, ['table', 'json']);
+    const format = parseFormat(v.format as string, INSPECT_FORMATS);
     const ctx = newContext(v);
     try {
       const opts = scanOptions(v, ctx);

@@ -4,10 +4,13 @@ import { clockFromEnv } from '../../core/clock.js';
 import { encodeSbom, type SbomFormat } from '../../sbom/index.js';
 import { sbomImage } from '../../scan/sbom.js';
 import { newContext, scanOptions } from '../context.js';
-import { parseFormat } from '../format.js';
+import { parseFormat, type FormatName } from '../format.js';
 import { IMAGE_OPTIONS, addOptions, resolveOptions, type OptionKey } from '../options.js';
 import { writeOutput } from '../output.js';
 import { TARGET_HELP } from '../help.js';
+
+/** the --format values `sbom` takes (docs/cli.md is generated from this) */
+export const SBOM_FORMATS: readonly FormatName[] = ['table', 'json', 'cyclonedx-json', 'spdx-json'];
 
 const KEYS: OptionKey[] = ['format', 'output', 'catalogers', 'scope', ...IMAGE_OPTIONS];
 
@@ -34,7 +37,7 @@ export function sbomCommand(): Command {
   addOptions(cmd, KEYS);
   cmd.action(async (target: string) => {
     const v = resolveOptions(cmd, KEYS);
-    const format = parseFormat(v.format as string, ['table', 'json', 'cyclonedx-json', 'spdx-json']);
+    const format = parseFormat(v.format as string, SBOM_FORMATS);
     const ctx = newContext(v);
     try {
       const catalogers = v.catalogers as string[] | undefined;

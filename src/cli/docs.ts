@@ -1,0 +1,115 @@
+/**
+ * The generated parts of docs/cli.md: per command, its arguments and an option table (flag,
+ * environment variable, config key, default, help), and the format matrix. They come from the
+ * commander program and OPTIONS, so the doc cannot drift from the code:
+ * `node scripts/gen-cli-docs.mjs` rewrites them, src/cli/docs.test.ts fails when they are stale.
+ */
+import type { Command, Option } from 'commander';
+import { CATALOGERS_FORMATS } from './commands/catalogers.js';
+import { COPY_FORMATS } from './commands/copy.js';
+import { INSPECT_FORMATS } from './commands/inspect.js';
+import { SBOM_FORMATS } from './commands/sbom.js';
+import { FORMAT_NAMES, FORMAT_VERSIONS, type FormatName } from './format.js';
+import { buildProgram } from './main.js';
+import { OPTIONS, type OptionDecl } from './options.js';
+
+/** Every command's --format values; a command missing here fails the docs test. */
+const FORMATS_BY_COMMAND: Record<string, readonly FormatName[]> = {
+  catalogers: CATALOGERS_FORMATS,
+  copy: COPY_FORMATS,
+  inspect: INSPECT_FORMATS,
+  sbom: SBOM_FORMATS,
+};
+
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();
+
+function declFor(o: Option): OptionDecl | undefined {
+  return (Object.values(OPTIONS) as OptionDecl[]).find((d) => d.flags.split(/[ ,]+/).includes(o.long ?? ''));
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function defaultOf(d: OptionDecl): string {
+  const v = d.default;
+  if (v === undefined) return '-';
+  if (Array.isArray(v)) return v.length ? `\`${v.join(',')}\`` : 'none';
+  return `\`${String(v)}\``;
+}
+
+function optionRow(o: Option): string {
+  const flag = `\`${o.flags}\``;
+  if (o.long === '--config') return `| ${flag} | \`DRYDOCK_CONFIG\` | - | see [Configuration](#configuration) | ${cell(o.description.replace(/\s*\[env:[^\]]*\]/, ''))} |`;
+  if (o.long === '--help') return `| ${flag} | - | - | - | ${cell(o.description)} |`;
+  const d = declFor(o);
+  if (!d) throw new Error(`option ${o.flags} is not declared in OPTIONS`);
+  const key = kebab(d.key);
+  return `| ${flag} | ${d.env ? `\`${d.env}\`` : '-'} | \`${key}\` | ${defaultOf(d)} | ${cell(d.help)} |`;
+}
+
+function commandSection(cmd: Command): string {
+  const name = cmd.name();
+  if (!FORMATS_BY_COMMAND[name]) throw new Error(`command ${name}: add its formats to FORMATS_BY_COMMAND in src/cli/docs.ts`);
+  const args = cmd.registeredArguments.map((a) => (a.required ? `<${a.name()}>` : `[${a.name()}]`)).join(' ');
+  const out = [
+    `### \`drydock ${name} [options]${args ? ` ${args}` : ''}\``,
+    '',
+    `${cell(cmd.summary()).replace(/^./, (c) => c.toUpperCase())}.`,
+    '',
+    cmd.description(),
+    '',
+    ...(cmd.registeredArguments.length
+      ? [
+          '| argument | meaning |',
+          '|---|---|',
+          ...cmd.registeredArguments.map((a) => `| \`${a.name()}\` | ${cell(a.description)}; a [target](#targets) |`),
+          '',
+        ]
+      : []),
+    `Formats: ${(FORMATS_BY_COMMAND[name] ?? []).map((f) => `\`${f}\``).join(', ')}.`,
+    '',
+    '| option | environment | config key | default | meaning |',
+    '|---|---|---|---|---|',
+    ...cmd.options.map(optionRow),
+    `| \`-h, --help\` | - | - | - | show this help and exit |`,
+  ];
+  return out.join('\n');
+}
+
+function formatMatrix(commands: Command[]): string {
+  const names = commands.map((c) => c.name());
+  const out = [
+    `| format | spec versions | ${names.join(' | ')} |`,
+    `|---|---|${names.map(() => '---').join('|')}|`,
+  ];
+  for (const f of FORMAT_NAMES) {
+    const versions = FORMAT_VERSIONS[f];
+    const v = versions ? versions.map((x, i) => (i === 0 ? `${x} (default)` : x)).join(', ') : '-';
+    out.push(`| \`${f}\` | ${v} | ${names.map((n) => ((FORMATS_BY_COMMAND[n] ?? []).includes(f) ? 'yes' : '-')).join(' | ')} |`);
+  }
+  return out.join('\n');
+}
+
+/** The generated blocks of docs/cli.md, by marker name. */
+export function generatedCliDocs(): Record<string, string> {
+  const program = buildProgram();
+  const commands = [...program.commands].filter((c) => c.name() !== 'help').sort((a, b) => a.name().localeCompare(b.name()));
+  const blocks: Record<string, string> = { formats: formatMatrix(commands) };
+  for (const c of commands) blocks[`command:${c.name()}`] = commandSection(c);
+  return blocks;
+}
+
+/** Replaces every `<!-- BEGIN GENERATED name -->...<!-- END GENERATED name -->` block of `doc`. */
+export function renderCliDoc(doc: string, blocks: Record<string, string> = generatedCliDocs()): string {
+  let out = doc;
+  for (const [name, body] of Object.entries(blocks)) {
+    const begin = `<!-- BEGIN GENERATED ${name} (scripts/gen-cli-docs.mjs) -->`;
+    const end = `<!-- END GENERATED ${name} -->`;
+    const i = out.indexOf(begin);
+    const j = out.indexOf(end);
+    if (i < 0 || j < i) throw new Error(`docs/cli.md lacks the markers of the generated block ${name}`);
+    out = `${out.slice(0, i + begin.length)}\n${body}\n${out.slice(j)}`;
+  }
+  return out;
+}

@@ -208,10 +208,13 @@ export function resolveMember(index: TarIndex, name: string): TarMember | undefi
   return undefined;
 }
 
+/** Blob reads: 1 MiB per read call instead of 64 KiB (fewer callbacks and hash updates). */
+export const READ_CHUNK = 1 << 20;
+
 /** A stream of a member's bytes, checked against `expected` digest and size as it streams. */
 export function memberStream(index: TarIndex, m: TarMember, check?: { digest: string; size: number; what: string }): Readable {
   if (m.size === 0 && !check) return Readable.from([]);
-  const src: Readable = m.size === 0 ? Readable.from([]) : createReadStream(index.file, { start: m.offset, end: m.offset + m.size - 1 });
+  const src: Readable = m.size === 0 ? Readable.from([]) : createReadStream(index.file, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: READ_CHUNK });
   if (!check) return src;
   const ds = new DigestStream({ expected: check.digest, expectedSize: check.size, what: check.what });
   src.on('error', (e: Error) => ds.destroy(new DrydockError('IO_ERROR', `${index.file}: ${e.message}`, { cause: e })));

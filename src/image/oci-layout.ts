@@ -214,7 +214,7 @@ export class OciLayoutReader implements ImageReader {
     const fh = await open(path, 'r').catch((e: unknown) => {
       throw notFound(this.name, desc, e);
     });
-    const src = fh.createReadStream();
+    const src = fh.createReadStream({ highWaterMark: 1 << 20 });
     const check = new DigestStream({ expected: desc.digest, expectedSize: desc.size, what: `blob ${desc.digest}` });
     src.on('error', (e) => check.destroy(new DrydockError('IO_ERROR', `${path}: ${e.message}`, { cause: e })));
     check.on('close', () => src.destroy());

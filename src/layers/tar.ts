@@ -125,17 +125,18 @@ export function parsePax(b: Buffer, into: Record<string, string> = {}): Record<s
 }
 
 function checksumOk(h: Buffer): boolean | null {
-  let unsigned = 8 * 0x20;
-  let signed = 8 * 0x20;
-  for (let i = 0; i < BLOCK; i++) {
-    if (i === 148) i = 156;
-    const c = h[i]!;
-    unsigned += c;
-    signed += c > 127 ? c - 256 : c;
-  }
-  if (unsigned === 8 * 0x20) return null; // an all-zero block
+  // the checksum field (148..155) counts as spaces
+  let sum = 0;
+  for (let i = 0; i < 148; i++) sum += h[i]!;
+  for (let i = 156; i < BLOCK; i++) sum += h[i]!;
+  if (sum === 0) return null; // an all-zero block
+  sum += 8 * 0x20;
   const stored = parseNumber(h, 148, 8);
-  return stored === unsigned || stored === signed;
+  if (stored === sum) return true;
+  // some old tars summed signed chars
+  let high = 0;
+  for (let i = 0; i < BLOCK; i++) if ((i < 148 || i >= 156) && h[i]! > 127) high++;
+  return stored === sum - 256 * high;
 }
 
 function paxInt(v: string | undefined): number | undefined {

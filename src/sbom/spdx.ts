@@ -138,7 +138,7 @@ export function encodeSpdx(inv: Inventory, opts: EncodeOptions = {}): string {
       licenseConcluded: 'NOASSERTION',
       licenseDeclared: 'NOASSERTION',
       copyrightText: 'NOASSERTION',
-      primaryPackagePurpose: 'OPERATING-SYSTEM',
+      primaryPackagePurpose: 'OPERATING_SYSTEM',
       ...(d.prettyName ? { description: d.prettyName } : {}),
     });
   }

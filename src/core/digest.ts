@@ -55,6 +55,14 @@ export class DigestStream extends Transform {
   bytes = 0;
   digest: string | undefined;
 
+  /**
+   * True when this stream checks exactly `digest` and `size`: it then fails before its end on any
+   * other content, so a consumer that waits for the end (a pipeline) needs no second hash.
+   */
+  verifies(digest: string, size: number): boolean {
+    return this.#expected === digest && this.#expectedSize === size;
+  }
+
   constructor(opts: { expected?: string; expectedSize?: number; what: string; algorithm?: DigestAlgorithm }) {
     super();
     this.#algorithm = opts.expected ? parseDigest(opts.expected).algorithm : (opts.algorithm ?? 'sha256');

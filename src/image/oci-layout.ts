@@ -315,8 +315,11 @@ export class OciLayoutWriter implements ImageWriter {
     this.#temps.add(tmp);
     try {
       await mkdir(join(this.dir, 'blobs', parseDigest(desc.digest).algorithm), { recursive: true });
-      const check = new DigestStream({ expected: desc.digest, expectedSize: desc.size, what: `blob ${desc.digest}` });
-      await pipeline(data, check, createWriteStream(tmp));
+      // a source stream that already verifies this digest and size (every reader's blob()) fails
+      // before its end on bad bytes, and pipeline() resolves only after the end: hash once
+      const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
+      if (data instanceof DigestStream && data.verifies(desc.digest, desc.size)) await pipeline(data, out);
+      else await pipeline(data, new DigestStream({ expected: desc.digest, expectedSize: desc.size, what: `blob ${desc.digest}` }), out);
       await rename(tmp, final);
     } catch (e) {
       if (e instanceof DrydockError) throw e;

@@ -242,6 +242,25 @@ describe('oci-dir', () => {
     await w.abort();
   });
 
+  it('the writer hashes once when the source verifies the same digest, and still refuses bad bytes', async () => {
+    const { Readable } = await import('node:stream');
+    const { DigestStream } = await import('../core/digest.js');
+    const w = await openWriter(`oci-dir:${join(tmp, 'bad-write-verified')}`, {});
+    const d = { mediaType: 'x', digest: sha256('a'), size: 1 };
+    // a verifying source with the wrong bytes fails at its end, so the blob never appears
+    const bad = Readable.from([Buffer.from('b')]).pipe(new DigestStream({ expected: d.digest, expectedSize: d.size, what: 'src' }));
+    bad.on('error', () => {}); // it may fail before putBlob attaches its pipeline
+    await expectCode(w.putBlob(d, bad), 'DIGEST_MISMATCH');
+    expect(await w.hasBlob(d)).toBe(false);
+    // a source that verifies another digest is checked by the writer itself
+    const other = Readable.from([Buffer.from('b')]).pipe(new DigestStream({ expected: sha256('b'), expectedSize: 1, what: 'src' }));
+    await expectCode(w.putBlob(d, other), 'DIGEST_MISMATCH');
+    const good = Readable.from([Buffer.from('a')]).pipe(new DigestStream({ expected: d.digest, expectedSize: d.size, what: 'src' }));
+    await w.putBlob(d, good);
+    expect(await w.hasBlob(d)).toBe(true);
+    await w.abort();
+  });
+
   it('refuses to write to read-only kinds', async () => {
     await expectCode(openWriter(`docker-archive:${join(tmp, 'x.tar')}`, {}), 'USAGE', /cannot write to/);
     await expectCode(openWriter('dir:/tmp', {}), 'USAGE');

@@ -166,7 +166,12 @@ export function postProcess(packages: Package[], relationships: Relationship[], 
   const out = [...byId.values()];
 
   for (const p of out) {
-    if (p.introducedBy) continue;
+    // a cataloger may know better (dpkg: the layer of the package's .list file); fill in what it left out
+    if (p.introducedBy) {
+      const ref = layers[p.introducedBy.index];
+      if (ref && (!p.introducedBy.digest || ref.digest === p.introducedBy.digest)) p.introducedBy = { ...ref, ...p.introducedBy, ...(ref.createdBy && !p.introducedBy.createdBy ? { createdBy: ref.createdBy } : {}) };
+      continue;
+    }
     const l = p.locations[0];
     const ref = l && l.layer >= 0 ? layers[l.layer] : undefined;
     if (ref) p.introducedBy = { ...ref };

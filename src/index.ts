@@ -25,3 +25,9 @@ export { LayerCache } from './layers/cache.js';
 export { inspectImage, listImageFiles, type ScanCommonOptions } from './scan/inspect.js';
 export { copyImageTargets, type CopyTargetsResult } from './scan/copy.js';
 export type { InspectResult, InspectLayer, FilesResult, FilesLayer } from './report/inspect.js';
+
+// inventory and SBOMs
+export * from './model/package.js';
+export { packageId, comparePackages } from './model/ids.js';
+export { sbomImage, selectCatalogers, catalogerList, type SbomOptions, type CatalogerInfo } from './scan/sbom.js';
+export { encodeSbom, encodeCycloneDx, encodeSpdx, encodeNativeJson, encodeTable, CYCLONEDX_VERSIONS, type SbomFormat, type CycloneDxVersion, type EncodeOptions } from './sbom/index.js';

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { IssueLog } from '../core/issues.js';
+import type { Cataloger } from '../catalog/types.js';
+import { join } from 'node:path';
+import { packageId, type Package } from '../model/index.js';
+import { buildImage, tempDir, writeOciLayout } from '../../test/testkit/index.js';
+import { catalogerList, postProcess, sbomImage, selectCatalogers } from './sbom.js';
+
+function fake(name: string, tags: Cataloger['tags'], impl?: Cataloger['catalog']): Cataloger {
+  return { name, version: '1', tags, selector: { basenames: [`${name}.txt`] }, catalog: impl ?? (async () => ({ packages: [] })) };
+}
+
+const A = fake('os-a', ['os', 'installed', 'image', 'directory']);
+const B = fake('lock-b', ['language', 'declared', 'directory']);
+const C = fake('bin-c', ['binary', 'installed', 'image', 'directory']);
+const ALL = [A, B, C];
+const names = (cs: Cataloger[]) => cs.map((c) => c.name);
+
+describe('selectCatalogers', () => {
+  it('defaults by target kind', () => {
+    expect(names(selectCatalogers(undefined, 'oci-dir', ALL))).toEqual(['os-a', 'bin-c']);
+    expect(names(selectCatalogers(undefined, 'dir', ALL))).toEqual(['os-a', 'lock-b', 'bin-c']);
+  });
+  it('+ adds, - removes, a bare list replaces; tags and all work', () => {
+    expect(names(selectCatalogers('+lock-b,-os-a', 'registry', ALL))).toEqual(['lock-b', 'bin-c']);
+    expect(names(selectCatalogers(['binary'], 'registry', ALL))).toEqual(['bin-c']);
+    expect(names(selectCatalogers('all,-declared', 'registry', ALL))).toEqual(['os-a', 'bin-c']);
+    expect(() => selectCatalogers('nope', 'registry', ALL)).toThrow(/unknown cataloger or tag "nope"/);
+  });
+  it('catalogerList says what runs by default', () => {
+    expect(catalogerList(ALL).map((c) => [c.name, c.defaultForImages, c.defaultForDirs])).toEqual([
+      ['bin-c', true, true],
+      ['lock-b', false, true],
+      ['os-a', true, true],
+    ]);
+  });
+});
+
+describe('postProcess', () => {
+  const layers = [
+    { index: 0, digest: 'sha256:0', diffId: 'sha256:d0', createdBy: 'base' },
+    { index: 1, digest: 'sha256:1', diffId: 'sha256:d1', createdBy: 'COPY app/' },
+  ];
+  const mk = (p: Omit<Package, 'id'>): Package => ({ ...p, id: packageId(p) });
+  it('attributes layers, links owners, dedupes and sorts', () => {
+    const os = mk({ type: 'deb', name: 'python3-requests', version: '2.28', locations: [{ path: '/var/lib/dpkg/status', layer: 0 }], foundBy: 'dpkg', metadata: { kind: 'dpkg', files: [{ path: '/usr/lib/python3/dist-packages/requests-2.28.egg-info/PKG-INFO' }] } });
+    const py = mk({ type: 'pypi', name: 'requests', version: '2.28', locations: [{ path: '/usr/lib/python3/dist-packages/requests-2.28.egg-info/PKG-INFO', layer: 0 }], foundBy: 'python' });
+    const npm = mk({ type: 'npm', name: 'x', version: '1', locations: [{ path: '/app/node_modules/x/package.json', layer: 1 }], foundBy: 'npm' });
+    const r = postProcess([npm, py, os, { ...npm }], [{ from: npm.id, to: 'pkg-missing', type: 'depends-on' }], layers);
+    expect(r.packages.map((p) => p.name)).toEqual(['python3-requests', 'x', 'requests']);
+    expect(r.packages.find((p) => p.name === 'x')!.introducedBy).toEqual(layers[1]);
+    expect(r.packages.find((p) => p.name === 'requests')!.ownedBy).toBe(os.id);
+    expect(r.relationships).toEqual([{ from: os.id, to: py.id, type: 'owns-files-of' }]);
+  });
+});
+
+describe('sbomImage', () => {
+  it('a cataloger that throws becomes an INTERNAL issue and the others go on', async () => {
+    const img = await buildImage({ layers: [{ createdBy: 'ADD x', entries: [{ path: '/etc/os-release', content: 'ID=alpine\nVERSION_ID=3.20.0\n' }, { path: '/ok.txt', content: 'ok' }, { path: '/boom.txt', content: 'x' }] }] });
+    const ok = fake('ok', ['installed'], async (ctx) => ({
+      packages: ctx.files().map((f) => {
+        const p = { type: 'generic' as const, name: 'thing', version: '1', locations: [ctx.locate(f.path, 'evidence')], foundBy: 'ok' };
+        return { ...p, id: packageId(p) };
+      }),
+    }));
+    const boom = fake('boom', ['installed'], async () => {
+      throw new Error('kaput');
+    });
+    const t = tempDir('drydock-sbom-unit-');
+    try {
+      writeOciLayout(join(t.dir, 'l'), [{ image: img, tag: 'v1' }]);
+      const inv = await sbomImage(`oci-dir:${join(t.dir, 'l')}:v1`, { available: [ok, boom], issues: new IssueLog(), cacheDir: null });
+      expect(inv.packages.map((p) => [p.name, p.introducedBy?.createdBy, p.locations[0]?.layerDigest])).toEqual([['thing', 'ADD x', img.layers[0]!.digest]]);
+      expect(inv.issues).toEqual([expect.objectContaining({ code: 'INTERNAL', message: expect.stringContaining('cataloger boom failed: kaput') })]);
+      expect(inv.distro?.id).toBe('alpine');
+      expect(inv.source.digest).toBe(img.manifest.digest);
+      expect(inv.descriptor?.options?.catalogers).toEqual(['ok@1', 'boom@1']);
+    } finally {
+      t.cleanup();
+    }
+  });
+});

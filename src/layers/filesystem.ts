@@ -517,6 +517,8 @@ export async function buildImageFilesystem(image: ResolvedImage, opts: BuildOpti
       layerDigest: info.digest,
       compression: info.compression,
       expectedDiffId: info.diffId || undefined,
+      // an uncompressed layer's digest is its diffID: the verified blob stream has hashed it
+      sourceVerifiesDiffId: info.compression === 'none' && !!info.diffId && info.digest === info.diffId,
       selectors,
       spill,
       issues,

@@ -48,6 +48,12 @@ export interface WalkOptions {
   counter?: LimitCounter;
   inlineMax?: number;
   signal?: AbortSignal;
+  /**
+   * The stream is the verified blob of an uncompressed layer whose digest is `expectedDiffId`
+   * (ResolvedImage.openLayer fails before its end unless the bytes hash to the layer digest): the
+   * blob's hash is then the diffID, and the walk does not hash the same bytes a second time.
+   */
+  sourceVerifiesDiffId?: boolean;
 }
 
 export interface WalkResult {
@@ -98,6 +104,7 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
       }
     }
     const hash = createHash(algorithm);
+    const skipHash = opts.sourceVerifiesDiffId === true && opts.compression === 'none' && !!opts.expectedDiffId;
     let bytes = 0;
     let tarEntries = 0;
     let failed = false;
@@ -133,7 +140,7 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
     const finish = (): void => {
       if (failed || !ended || pendingSpills > 0) return;
       opts.signal?.removeEventListener('abort', onAbort);
-      const diffId = `${algorithm}:${hash.digest('hex')}`;
+      const diffId = skipHash ? opts.expectedDiffId! : `${algorithm}:${hash.digest('hex')}`;
       if (opts.expectedDiffId && diffId !== opts.expectedDiffId) {
         failed = true;
         reject(
@@ -220,7 +227,7 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
       const idx = table.add(table.internDir(dir), base, type, header.mode, header.uid, header.gid, size, header.mtime);
       if (link !== undefined) table.links.set(idx, link);
 
-      const matched = selectors?.match(path, base);
+      const matched = selectors?.match(path, base, type === TYPE_FILE ? header.mode : undefined);
       if (!matched) return false;
       table.selectedBy.set(idx, matched);
       if (type !== TYPE_FILE) return false;
@@ -317,7 +324,7 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
         );
         return;
       }
-      hash.update(chunk);
+      if (!skipHash) hash.update(chunk);
       try {
         parser.write(chunk);
       } catch (e) {

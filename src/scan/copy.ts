@@ -1,6 +1,7 @@
 /** `copy`: opens the source reader and the destination writer and copies at the raw level. */
 import { copyImage, type CopyResult } from '../image/copy.js';
 import { openReader, openWriter } from '../image/open.js';
+import { parsePlatform } from '../image/platform.js';
 import { parseReference } from '../image/reference.js';
 import { parseTarget } from '../image/target.js';
 import type { ScanCommonOptions } from './inspect.js';
@@ -17,6 +18,8 @@ export async function copyImageTargets(
 ): Promise<CopyTargetsResult> {
   const src = parseTarget(source);
   const dst = parseTarget(dest);
+  // a bad --platform is a usage error before anything is opened or created at the destination
+  if (typeof opts.image?.platform === 'string') parsePlatform(opts.image.platform);
   const imageOpts = { ...opts.image, ...(opts.events ? { events: opts.events } : {}) };
   let tag: string | undefined;
   let mountFrom: string | undefined;

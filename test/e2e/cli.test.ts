@@ -268,6 +268,13 @@ describe.concurrent('exit-code contract: usage errors exit 2', () => {
     expectError(r, 'TARGET_INVALID', 2);
   });
 
+  it('copy with a bad --platform is PLATFORM_INVALID and creates nothing at the destination', async () => {
+    const dest = join(S, 'out', 'copy-bad-platform');
+    const r = await drydock(['copy', `oci-dir:${F.multi}`, `oci-dir:${dest}`, '--platform', 'linux/']);
+    expectError(r, 'PLATFORM_INVALID', 2);
+    expect(existsSync(dest)).toBe(false);
+  });
+
   it('copy to a read-only target kind is a usage error', async () => {
     const r = await drydock(['copy', `oci-dir:${F.sample}`, `docker-archive:${join(S, 'out', 'x.tar')}`]);
     expect(r.code, r.stderr).toBe(2);

@@ -24,7 +24,8 @@ function ordered(o: object | undefined, kind: string): Record<string, unknown> |
   const known = ORDER[kind] ?? [];
   const rest = Object.keys(rec).filter((k) => !known.includes(k)).sort(byString);
   const out: Record<string, unknown> = {};
-  for (const k of [...known, ...rest]) if (rec[k] !== undefined) out[k] = sorted(rec[k]);
+  // known shapes get their nested known objects ordered by the caller; anything else (metadata) is sorted deeply
+  for (const k of [...known, ...rest]) if (rec[k] !== undefined) out[k] = kind === '' || !known.includes(k) ? sorted(rec[k]) : rec[k];
   return out;
 }
 
@@ -53,7 +54,7 @@ export function inventoryToJsonValue(inv: Inventory): Record<string, unknown> {
       packages: inv.packages.map(pkg),
       relationships: inv.relationships.map((r) => ordered(r, 'relationship')),
       issues: inv.issues.map((i) => ordered(i, 'issue')),
-      descriptor: inv.descriptor ? { ...ordered(inv.descriptor, 'descriptor') } : undefined,
+      descriptor: inv.descriptor ? ordered({ ...inv.descriptor, options: ordered(inv.descriptor.options, '') }, 'descriptor') : undefined,
     },
     'inventory',
   )!;

@@ -1,4 +1,5 @@
 import type { Cataloger } from '../types.js';
+import { goBinaryCataloger } from './golang.js';
 import { npmInstalledCataloger, npmLockCataloger } from './npm.js';
 import { pythonInstalledCataloger, pythonLockCataloger } from './python.js';
 
@@ -8,4 +9,5 @@ export const LANGUAGE_CATALOGERS: Cataloger[] = [
   npmLockCataloger,
   pythonInstalledCataloger,
   pythonLockCataloger,
+  goBinaryCataloger,
 ];

@@ -1,0 +1,1 @@
+export { rpmCataloger } from './cataloger.js';

@@ -1,5 +1,6 @@
 import type { Cataloger } from '../types.js';
 import { goBinaryCataloger } from './golang.js';
+import { javaArchiveCataloger } from './java.js';
 import { npmInstalledCataloger, npmLockCataloger } from './npm.js';
 import { pythonInstalledCataloger, pythonLockCataloger } from './python.js';
 
@@ -10,4 +11,5 @@ export const LANGUAGE_CATALOGERS: Cataloger[] = [
   pythonInstalledCataloger,
   pythonLockCataloger,
   goBinaryCataloger,
+  javaArchiveCataloger,
 ];

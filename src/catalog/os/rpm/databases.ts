@@ -112,6 +112,9 @@ export function readBerkeleyHash(buf: Buffer): Blobs {
         badItems++;
         continue;
       }
+      // rpm < 4.16 keeps the next package number under key 0: not a header
+      const ko = offs[i - 1]!;
+      if (buf[p + ko] === H_KEYDATA && (i < 2 ? pageSize : offs[i - 2]!) - ko === 5 && buf.readUInt32LE(p + ko + 1) === 0) continue;
       const it = p + off;
       const t = buf[it];
       if (t === H_KEYDATA) {

@@ -47,6 +47,9 @@ if command -v db5.3_load >/dev/null; then
 import sqlite3, sys, struct
 db = sqlite3.connect(sys.argv[1])
 print("VERSION=3\nformat=bytevalue\ntype=hash\nHEADER=END")
+# like rpm < 4.16: key 0 holds the next package number
+print(" 00000000")
+print(" " + struct.pack("<I", 100).hex())
 for hnum, blob in db.execute("select hnum, blob from Packages order by hnum"):
     print(" " + struct.pack("<I", hnum).hex())
     print(" " + bytes(blob).hex())

@@ -295,6 +295,9 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
           table.contents.set(idx, { kind: 'file', path: opts.spill!.pathOf(hex), sha256: hex, size: w.bytes });
           finish();
         });
+        // a writer that is ending emits 'finish', not 'drain': if its last write paused the
+        // stream, resume now (what it buffered is bounded by one decompressed chunk)
+        if (decomp.isPaused()) decomp.resume();
       }
       sink = 0;
     };

@@ -54,6 +54,18 @@ describe('postProcess', () => {
   });
 });
 
+describe('postProcess with classifiers', () => {
+  const layers = [{ index: 0, digest: 'sha256:0', diffId: 'sha256:d0' }];
+  const mk = (p: Omit<Package, 'id'>): Package => ({ ...p, id: packageId(p) });
+  it('drops a classifier finding in a file an OS package owns, keeps one in an unowned file', () => {
+    const os = mk({ type: 'deb', name: 'openssl', version: '3.0.15-1', locations: [{ path: '/var/lib/dpkg/status', layer: 0 }], foundBy: 'dpkg', metadata: { kind: 'dpkg', files: [{ path: '/usr/bin/openssl' }] } });
+    const owned = mk({ type: 'binary', name: 'openssl', version: '3.0.15', locations: [{ path: '/usr/bin/openssl', layer: 0 }], foundBy: 'binary-classifier', metadata: { kind: 'generic', classifier: 'openssl', path: '/usr/bin/openssl' } });
+    const loose = mk({ type: 'binary', name: 'openssl', version: '3.3.0', locations: [{ path: '/opt/ssl/bin/openssl', layer: 0 }], foundBy: 'binary-classifier', metadata: { kind: 'generic', classifier: 'openssl', path: '/opt/ssl/bin/openssl' } });
+    const r = postProcess([os, owned, loose], [], layers);
+    expect(r.packages.map((p) => `${p.type}:${p.version}`).sort()).toEqual(['binary:3.3.0', 'deb:3.0.15-1']);
+  });
+});
+
 describe('sbomImage', () => {
   it('a cataloger that throws becomes an INTERNAL issue and the others go on', async () => {
     const img = await buildImage({ layers: [{ createdBy: 'ADD x', entries: [{ path: '/etc/os-release', content: 'ID=alpine\nVERSION_ID=3.20.0\n' }, { path: '/ok.txt', content: 'ok' }, { path: '/boom.txt', content: 'x' }] }] });

@@ -186,6 +186,13 @@ export function postProcess(packages: Package[], relationships: Relationship[], 
       if (!owner.has(path)) owner.set(path, p.id);
     }
   }
+  // a runtime found by a file classifier in a file an OS package installed is that package,
+  // already reported with better data: drop the classifier finding
+  const isClassifierFinding = (p: Package) => p.metadata?.kind === 'generic' && typeof (p.metadata as { classifier?: unknown }).classifier === 'string';
+  for (let i = out.length - 1; i >= 0; i--) {
+    const p = out[i]!;
+    if (isClassifierFinding(p) && p.locations.some((l) => owner.has(l.path))) out.splice(i, 1);
+  }
   const rels = [...relationships];
   if (owner.size) {
     for (const p of out) {

@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   DECOMPRESS_FAILED: { exit: EXIT.corrupt, summary: 'a gzip or zstd stream is corrupt or truncated' },
   LIMIT_EXCEEDED: { exit: EXIT.corrupt, summary: 'an image exceeds the configured limit on uncompressed bytes or entries (decompression bomb)' },
   PATH_UNSAFE: { exit: EXIT.corrupt, summary: 'an archive entry names a path outside its root (.., absolute, link escape)' },
+  SBOM_INVALID: { exit: EXIT.corrupt, summary: 'an SBOM document is not JSON, is in no known format, or is malformed; the message names the path' },
 
   // registry and network
   AUTH_REQUIRED: { exit: EXIT.network, summary: 'the registry refused the request without valid credentials (401)' },

@@ -257,17 +257,68 @@ describe.skipIf(!existsSync(APP))('drydock sbom on the corpus app image', () => 
     }
   });
 
-  it('npm packages come from the COPY app/ layer', () => {
+  it.skipIf(!existsSync(join(CORPUS, 'truth', 'app.npm-ls.json')))('npm packages equal `npm ls --all` and come from the COPY app/ layer', () => {
+    const tree = JSON.parse(readFileSync(join(CORPUS, 'truth', 'app.npm-ls.json'), 'utf8'));
+    const truth = new Set<string>();
+    const walk = (deps: Record<string, any> | undefined) => {
+      for (const [name, d] of Object.entries(deps ?? {})) {
+        if (d.version) truth.add(`${name}@${d.version}`);
+        walk(d.dependencies);
+      }
+    };
+    walk(tree.dependencies);
     const npm = inv.packages.filter((p: any) => p.type === 'npm');
-    if (!hasTag((c) => c.name.startsWith('npm'))) return;
-    expect(npm.length).toBeGreaterThan(0);
+    const ours = new Set<string>(npm.map((p: any) => `${p.namespace ? `@${p.namespace}/` : ''}${p.name}@${p.version}`));
+    expect([...truth].filter((x) => !ours.has(x))).toEqual([]);
+    expect([...ours].filter((x) => !truth.has(x))).toEqual([]);
     for (const p of npm) expect(p.introducedBy?.createdBy, p.name).toContain('COPY app/');
   });
 
-  it('Go binaries come from the COPY bin/ layer', () => {
-    if (!hasTag((c) => /go/.test(c.name))) return;
-    const gobin = inv.packages.filter((p: any) => p.type === 'golang' && p.locations.some((l: any) => l.path.startsWith('/usr/local/bin/')));
-    expect(gobin.length).toBeGreaterThan(0);
-    for (const p of gobin) expect(p.introducedBy?.createdBy, p.name).toContain('COPY bin/');
+  it.skipIf(!existsSync(join(CORPUS, 'truth', 'app.python.tsv')))('Python distributions equal importlib.metadata, owned by their Debian packages', () => {
+    const norm = (n: string) => n.toLowerCase().replace(/[-_.]+/g, '-');
+    const truth = readFileSync(join(CORPUS, 'truth', 'app.python.tsv'), 'utf8').split('\n').filter(Boolean).map((l) => {
+      const [n, v] = l.split('\t');
+      return `${norm(n!)}@${v}`;
+    });
+    const py = inv.packages.filter((p: any) => p.type === 'pypi');
+    expect(py.map((p: any) => `${norm(p.name)}@${p.version}`).sort()).toEqual([...truth].sort());
+    for (const p of py) expect(p.ownedBy, p.name).toBeTruthy();
+  });
+
+  it.skipIf(!existsSync(join(CORPUS, 'truth', 'app.go.txt')))('Go modules and Go versions equal `go version -m`, from the COPY bin/ layer', () => {
+    // truth: "<path>: go1.19" then tab-separated "path|mod|dep|=>|build" lines
+    const truth = new Map<string, Set<string>>();
+    let cur: Set<string> | undefined;
+    for (const line of readFileSync(join(CORPUS, 'truth', 'app.go.txt'), 'utf8').split('\n')) {
+      const head = /^(\S+): go(\S+)$/.exec(line);
+      if (head) {
+        cur = new Set([`stdlib@${head[2]}`]);
+        truth.set(head[1]!.split('/').pop()!, cur);
+        continue;
+      }
+      const f = line.split('\t');
+      if (cur && (f[1] === 'dep' || f[1] === 'mod')) cur.add(`${f[2]}@${f[3]}`);
+    }
+    expect(truth.size).toBeGreaterThan(0);
+    for (const [bin, mods] of truth) {
+      const path = `/usr/local/bin/${bin}`;
+      const go = inv.packages.filter((p: any) => p.type === 'golang' && p.locations.some((l: any) => l.path === path));
+      expect(new Set(go.map((p: any) => `${p.namespace ? `${p.namespace}/` : ''}${p.name}@${p.version}`)), bin).toEqual(mods);
+      for (const p of go) expect(p.introducedBy?.createdBy, p.name).toContain('COPY bin/');
+    }
+  });
+
+  it.skipIf(!existsSync(join(CORPUS, 'truth', 'app.jars.txt')))('every jar of the image is reported as a Maven package', () => {
+    const jars = readFileSync(join(CORPUS, 'truth', 'app.jars.txt'), 'utf8').split('\n').filter(Boolean);
+    const maven = inv.packages.filter((p: any) => p.type === 'maven');
+    for (const jar of jars) {
+      expect(maven.some((p: any) => p.locations.some((l: any) => l.path.endsWith(`/${jar}`))), jar).toBe(true);
+    }
+  });
+
+  it('reports nothing beyond the truth but what a classifier explains with evidence', () => {
+    const compared = new Set(['deb', 'npm', 'pypi', 'golang', 'maven']);
+    const others = inv.packages.filter((p: any) => !compared.has(p.type));
+    for (const p of others) expect(p.evidence?.length ?? 0, `${p.type} ${p.name}`).toBeGreaterThan(0);
   });
 });

@@ -70,6 +70,8 @@ export async function openReader(target: Target | string, opts: OpenImageOptions
       return openDockerReader(need(t, 'ref'), archiveOpts(opts));
     case 'dir':
       throw new DrydockError('USAGE', `cannot read ${t.input} as an image: dir: targets have no manifest or blobs (scan them instead)`);
+    case 'sbom':
+      throw new DrydockError('USAGE', `cannot read ${t.input} as an image: sbom: targets hold an inventory, not an image (use them with drydock sbom or drydock convert)`);
   }
 }
 
@@ -82,6 +84,8 @@ export async function openWriter(target: Target | string, opts: OpenImageOptions
       return openOciLayoutWriter(need(t, 'path'));
     case 'oci-archive':
       return openOciArchiveWriter(need(t, 'path'), archiveOpts(opts));
+    case 'sbom':
+      throw new DrydockError('USAGE', `cannot write an image to ${t.input}: sbom: targets hold an inventory, not an image (writable: registry, oci-dir, oci-archive)`);
     default:
       throw new DrydockError('USAGE', `cannot write to ${t.input}: ${t.kind} targets are read-only (writable: registry, oci-dir, oci-archive)`);
   }

@@ -26,6 +26,8 @@ describe('parseTarget', () => {
     ['docker-archive:/x/a.tar:localhost:5000/app:1', { kind: 'docker-archive', path: '/x/a.tar', ref: 'localhost:5000/app:1' }],
     ['dir:/srv/root', { kind: 'dir', path: '/srv/root' }],
     ['dir:/srv/a:b', { kind: 'dir', path: '/srv/a:b' }],
+    ['sbom:/x/app.cdx.json', { kind: 'sbom', path: '/x/app.cdx.json' }],
+    ['sbom:./a:b.spdx.json', { kind: 'sbom', path: './a:b.spdx.json' }],
     ['podman:localhost/app:1', { kind: 'podman', ref: 'localhost/app:1' }],
     ['docker:alpine:3', { kind: 'docker', ref: 'alpine:3' }],
     ['docker-daemon:alpine', { kind: 'docker', ref: 'alpine' }],
@@ -38,7 +40,7 @@ describe('parseTarget', () => {
     for (const [k, v] of Object.entries(want)) expect((t as unknown as Record<string, unknown>)[k]).toBe(v);
   });
 
-  it.each(['', 'oci-dir:', 'podman:', 'dir:', '/abs/path', './rel', 'Upper', 'a b', 'registry:'])('rejects %j', (input) => {
+  it.each(['', 'oci-dir:', 'podman:', 'dir:', 'sbom:', '/abs/path', './rel', 'Upper', 'a b', 'registry:'])('rejects %j', (input) => {
     try {
       parseTarget(input);
       expect.unreachable();

@@ -8,6 +8,8 @@
  *   dir:PATH                                 a root file system directory
  *   podman:REF                               an image of the local podman store
  *   docker:REF | docker-daemon:REF           an image of the local Docker Engine
+ *   sbom:PATH                                a stored SBOM (CycloneDX, SPDX, Syft or Drydock JSON): an
+ *                                            inventory without an image, for commands that need only that
  *
  * Paths may contain colons: the optional suffix is split off only when the part after the
  * colon is a valid tag (or reference) and the whole string is not an existing path.
@@ -73,6 +75,7 @@ const KINDS: Record<string, TargetKind> = {
   podman: 'podman',
   docker: 'docker',
   'docker-daemon': 'docker',
+  sbom: 'sbom',
 };
 
 function invalid(input: string, why: string): DrydockError {
@@ -120,6 +123,10 @@ export function parseTarget(s: string): Target {
       if (rest === '') throw invalid(s, 'dir: needs a path');
       return { kind, input: s, path: rest };
     }
+    case 'sbom': {
+      if (rest === '') throw invalid(s, 'sbom: needs the path of an SBOM file');
+      return { kind, input: s, path: rest };
+    }
     case 'oci-dir':
     case 'oci-archive':
     case 'docker-archive': {
@@ -140,7 +147,7 @@ function registryTarget(input: string, ref: string): Target {
     throw invalid(input, 'looks like a path; use oci-dir:, oci-archive:, docker-archive: or dir:');
   }
   if (!isValidReference(ref)) {
-    throw invalid(input, 'not a valid image reference (name[:tag][@digest]) nor a known scheme (registry:, oci-dir:, oci:, oci-archive:, docker-archive:, dir:, podman:, docker:)');
+    throw invalid(input, 'not a valid image reference (name[:tag][@digest]) nor a known scheme (registry:, oci-dir:, oci:, oci-archive:, docker-archive:, dir:, podman:, docker:, sbom:)');
   }
   return { kind: 'registry', input, ref };
 }

@@ -117,14 +117,15 @@ export interface LayerInfo {
   createdBy?: string;
 }
 
-export type TargetKind = 'registry' | 'oci-dir' | 'oci-archive' | 'docker-archive' | 'dir' | 'podman' | 'docker';
+/** `sbom` names a stored SBOM document (no image): only commands that need an inventory accept it. */
+export type TargetKind = 'registry' | 'oci-dir' | 'oci-archive' | 'docker-archive' | 'dir' | 'podman' | 'docker' | 'sbom';
 
 /** A parsed target string (see image/target.ts for the grammar). */
 export interface Target {
   kind: TargetKind;
   /** the string as the user wrote it */
   input: string;
-  /** file system path for oci-dir, oci-archive, docker-archive, dir */
+  /** file system path for oci-dir, oci-archive, docker-archive, dir, sbom */
   path?: string;
   /** tag/reference inside a layout or archive, or the image reference for registry, podman, docker */
   ref?: string;

@@ -3,6 +3,7 @@ import { goBinaryCataloger } from './golang.js';
 import { javaArchiveCataloger } from './java.js';
 import { npmInstalledCataloger, npmLockCataloger } from './npm.js';
 import { pythonInstalledCataloger, pythonLockCataloger } from './python.js';
+import { rustAuditBinaryCataloger, rustLockCataloger } from './rust.js';
 
 /** Language and binary catalogers. */
 export const LANGUAGE_CATALOGERS: Cataloger[] = [
@@ -12,4 +13,6 @@ export const LANGUAGE_CATALOGERS: Cataloger[] = [
   pythonLockCataloger,
   goBinaryCataloger,
   javaArchiveCataloger,
+  rustAuditBinaryCataloger,
+  rustLockCataloger,
 ];

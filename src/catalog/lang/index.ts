@@ -4,6 +4,9 @@ import { javaArchiveCataloger } from './java.js';
 import { npmInstalledCataloger, npmLockCataloger } from './npm.js';
 import { pythonInstalledCataloger, pythonLockCataloger } from './python.js';
 import { rustAuditBinaryCataloger, rustLockCataloger } from './rust.js';
+import { rubyInstalledCataloger, rubyLockCataloger } from './ruby.js';
+import { phpInstalledCataloger, phpLockCataloger } from './php.js';
+import { dotnetDepsCataloger, dotnetLockCataloger } from './dotnet.js';
 
 /** Language and binary catalogers. */
 export const LANGUAGE_CATALOGERS: Cataloger[] = [
@@ -15,4 +18,10 @@ export const LANGUAGE_CATALOGERS: Cataloger[] = [
   javaArchiveCataloger,
   rustAuditBinaryCataloger,
   rustLockCataloger,
+  rubyInstalledCataloger,
+  rubyLockCataloger,
+  phpInstalledCataloger,
+  phpLockCataloger,
+  dotnetDepsCataloger,
+  dotnetLockCataloger,
 ];

@@ -8,6 +8,11 @@
 //   npm run build
 //   node bench/foundation.mjs [--corpus /var/tmp/drydock-corpus] [--runs 3] [--only files,verify,copy]
 //                             [--cases REGEX] [--registry 127.0.0.1:5000] [--json FILE]
+//                             [--baseline OTHER_CHECKOUT]
+//
+// --baseline runs OTHER_CHECKOUT/dist/cli.js as one more tool ("base") in every files/verify/copy case,
+// alternated with this build, for before/after figures from one run (e.g. a `git worktree` of an older
+// commit, built with `npx tsc -p tsconfig.build.json`).
 //
 // The corpus is what ../shared/corpus/build.sh makes (REGISTRY=127.0.0.1:5000 for the copy cases).
 import { spawnSync } from 'node:child_process';
@@ -27,6 +32,12 @@ const only = new Set(opt('--only', 'files,verify,copy').split(','));
 const filter = new RegExp(opt('--cases', '.'));
 const registry = opt('--registry', '127.0.0.1:5000');
 const jsonOut = opt('--json', '');
+const baseline = opt('--baseline', '');
+const baseCli = baseline ? resolve(baseline, 'dist/cli.js') : '';
+if (baseCli && !existsSync(baseCli)) {
+  console.error(`${baseCli} is missing`);
+  process.exit(2);
+}
 const cli = resolve(new URL('..', import.meta.url).pathname, 'dist/cli.js');
 if (!existsSync(cli)) {
   console.error('dist/cli.js is missing: run `npm run build` first');
@@ -79,6 +90,9 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const drydock = (...a) => () => timed('node', [cli, ...a]);
+const base = (...a) => () => timed('node', [baseCli, ...a]);
+/** this build, plus the baseline build when --baseline is given */
+const builds = (...a) => (baseCli ? { drydock: drydock(...a), base: base(...a) } : { drydock: drydock(...a) });
 const floor = (mode, where) => () => timed('node', [floorJs, mode, where]);
 
 // ---- cases: each is a set of tools run in turn within a round ----
@@ -98,13 +112,13 @@ if (only.has('files')) {
       group: 'files',
       name: `files ${name}`,
       command: `node dist/cli.js inspect ${f.target} --files --format json --no-cache -o OUT.json`,
-      tools: { drydock: drydock('inspect', f.target, '--files', '--format', 'json', '--no-cache', '-o', join(work, 'files.json')) },
+      tools: builds('inspect', f.target, '--files', '--format', 'json', '--no-cache', '-o', join(work, 'files.json')),
     });
   }
 }
 if (only.has('verify')) {
   for (const [name, f] of Object.entries(forms)) {
-    const tools = { drydock: drydock('inspect', f.target, '--verify', '--no-cache', '--format', 'json', '-o', join(work, 'verify.json')) };
+    const tools = builds('inspect', f.target, '--verify', '--no-cache', '--format', 'json', '-o', join(work, 'verify.json'));
     if (f.floor) tools.floor = floor(...f.floor);
     cases.push({
       group: 'verify',
@@ -131,6 +145,7 @@ if (only.has('copy')) {
         ` | skopeo copy --src-tls-verify=false docker://${registry}/corpus/${image}:latest oci:DEST:latest`,
       tools: {
         drydock: fresh(drydock('copy', `${registry}/corpus/${image}:latest`, `oci-dir:${dest}:latest`, '--insecure-registry', registry)),
+        ...(baseCli ? { base: fresh(base('copy', `${registry}/corpus/${image}:latest`, `oci-dir:${dest}:latest`, '--insecure-registry', registry)) } : {}),
         skopeo: fresh(() =>
           timed('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${registry}/corpus/${image}:latest`, `oci:${dest}:latest`]),
         ),
@@ -167,15 +182,18 @@ console.log(`\n${cpus().length} cores, Node ${process.version}, ${runs} runs per
 const groups = [...new Set(rows.map((r) => r.group))];
 for (const g of groups) {
   const rs = rows.filter((r) => r.group === g);
+  const bh = baseCli ? ' base time | base peak RSS |' : '';
+  const bs = baseCli ? '---|---|' : '';
+  const bc = (r) => (baseCli ? ` ${fmt(r.base)} | ${rss(r.base)} |` : '');
   if (g === 'files') {
-    console.log('| case | drydock time | drydock peak RSS |\n|---|---|---|');
-    for (const r of rs) console.log(`| ${r.name} | ${fmt(r.drydock)} | ${rss(r.drydock)} |`);
+    console.log(`| case | drydock time | drydock peak RSS |${bh}\n|---|---|---|${bs}`);
+    for (const r of rs) console.log(`| ${r.name} | ${fmt(r.drydock)} | ${rss(r.drydock)} |${bc(r)}`);
   } else if (g === 'verify') {
-    console.log('| case | drydock time | drydock peak RSS | floor time | drydock / floor |\n|---|---|---|---|---|');
-    for (const r of rs) console.log(`| ${r.name} | ${fmt(r.drydock)} | ${rss(r.drydock)} | ${fmt(r.floor) || 'n/a'} | ${ratio(r.drydock, r.floor)} |`);
+    console.log(`| case | drydock time | drydock peak RSS | floor time | drydock / floor |${bh}\n|---|---|---|---|---|${bs}`);
+    for (const r of rs) console.log(`| ${r.name} | ${fmt(r.drydock)} | ${rss(r.drydock)} | ${fmt(r.floor) || 'n/a'} | ${ratio(r.drydock, r.floor)} |${bc(r)}`);
   } else {
-    console.log('| case | drydock time | drydock peak RSS | skopeo time | skopeo peak RSS | drydock / skopeo |\n|---|---|---|---|---|---|');
-    for (const r of rs) console.log(`| ${r.name} | ${fmt(r.drydock)} | ${rss(r.drydock)} | ${fmt(r.skopeo)} | ${rss(r.skopeo)} | ${ratio(r.drydock, r.skopeo)} |`);
+    console.log(`| case | drydock time | drydock peak RSS | skopeo time | skopeo peak RSS | drydock / skopeo |${bh}\n|---|---|---|---|---|---|${bs}`);
+    for (const r of rs) console.log(`| ${r.name} | ${fmt(r.drydock)} | ${rss(r.drydock)} | ${fmt(r.skopeo)} | ${rss(r.skopeo)} | ${ratio(r.drydock, r.skopeo)} |${bc(r)}`);
   }
   console.log('');
 }

@@ -17,7 +17,7 @@ import { defaultTempDir } from '../core/paths.js';
 import type { ImageReader, ImageWriter } from './transport.js';
 import type { Descriptor, RawManifest } from './types.js';
 import { DEFAULT_MAX_MANIFEST_BYTES, parseJsonObject, readLimited } from './manifest.js';
-import { OciLayoutWriter, blobRelPath, mediaTypeOfJson, selectLayoutRoot } from './oci-layout.js';
+import { OciLayoutWriter, READ_CHUNK, blobRelPath, mediaTypeOfJson, selectLayoutRoot } from './oci-layout.js';
 
 export interface TarMember {
   /** normalised name: no leading "./" or "/", no trailing "/" */
@@ -207,9 +207,6 @@ export function resolveMember(index: TarIndex, name: string): TarMember | undefi
   }
   return undefined;
 }
-
-/** Blob reads: 1 MiB per read call instead of 64 KiB (fewer callbacks and hash updates). */
-export const READ_CHUNK = 1 << 20;
 
 /** A stream of a member's bytes, checked against `expected` digest and size as it streams. */
 export function memberStream(index: TarIndex, m: TarMember, check?: { digest: string; size: number; what: string }): Readable {

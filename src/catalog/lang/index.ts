@@ -7,6 +7,8 @@ import { rustAuditBinaryCataloger, rustLockCataloger } from './rust.js';
 import { rubyInstalledCataloger, rubyLockCataloger } from './ruby.js';
 import { phpInstalledCataloger, phpLockCataloger } from './php.js';
 import { dotnetDepsCataloger, dotnetLockCataloger } from './dotnet.js';
+import { goModCataloger } from './golang-mod.js';
+import { javaDeclaredCataloger } from './java-declared.js';
 
 /** Language and binary catalogers. */
 export const LANGUAGE_CATALOGERS: Cataloger[] = [
@@ -24,4 +26,6 @@ export const LANGUAGE_CATALOGERS: Cataloger[] = [
   phpLockCataloger,
   dotnetDepsCataloger,
   dotnetLockCataloger,
+  goModCataloger,
+  javaDeclaredCataloger,
 ];

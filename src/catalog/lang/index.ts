@@ -9,6 +9,7 @@ import { phpInstalledCataloger, phpLockCataloger } from './php.js';
 import { dotnetDepsCataloger, dotnetLockCataloger } from './dotnet.js';
 import { goModCataloger } from './golang-mod.js';
 import { javaDeclaredCataloger } from './java-declared.js';
+import { binaryClassifierCataloger } from './binary-classifiers.js';
 
 /** Language and binary catalogers. */
 export const LANGUAGE_CATALOGERS: Cataloger[] = [
@@ -28,4 +29,5 @@ export const LANGUAGE_CATALOGERS: Cataloger[] = [
   dotnetLockCataloger,
   goModCataloger,
   javaDeclaredCataloger,
+  binaryClassifierCataloger,
 ];

@@ -10,6 +10,7 @@ import { dotnetDepsCataloger, dotnetLockCataloger } from './dotnet.js';
 import { goModCataloger } from './golang-mod.js';
 import { javaDeclaredCataloger } from './java-declared.js';
 import { binaryClassifierCataloger } from './binary-classifiers.js';
+import { embeddedSbomCataloger } from './embedded-sbom.js';
 
 /** Language and binary catalogers. */
 export const LANGUAGE_CATALOGERS: Cataloger[] = [
@@ -30,4 +31,5 @@ export const LANGUAGE_CATALOGERS: Cataloger[] = [
   goModCataloger,
   javaDeclaredCataloger,
   binaryClassifierCataloger,
+  embeddedSbomCataloger,
 ];

@@ -222,8 +222,9 @@ export function decodeCycloneDx(doc: Json, opts: DecodeOptions = {}): Inventory 
         };
       } else {
         const l = locations[0];
-        const ref2 = l && l.layer >= 0 ? layers.find((x) => x.index === l.layer) : undefined;
-        if (ref2) introducedBy = { ...ref2 };
+        const pkgLayer = trivyDiffId ?? trivyDigest;
+        const ref2 = l && l.layer >= 0 ? layers.find((x) => x.index === l.layer) : pkgLayer ? layers.find((x) => x.diffId === pkgLayer || x.digest === pkgLayer) : undefined;
+        if (ref2) introducedBy = { ...ref2, ...(trivyDigest && !ref2.digest ? { digest: trivyDigest } : {}) };
       }
 
       const cpes = [ctx.str(c.cpe, `${here}.cpe`), ...all(ps, 'drydock:cpe'), ...all(ps, 'syft:cpe23')].filter((s): s is string => !!s);

@@ -115,7 +115,7 @@ export function decodeSpdx(doc: Json, opts: DecodeOptions = {}): Inventory {
     }
     const comment = ctx.str(root.p.comment, `${root.at}.comment`) ?? '';
     const tm = /(?:^|; )target (.*) \(([a-z-]+)\)(?:;|$)/.exec(comment);
-    const platform = /(?:^|; )platform (\S+)/.exec(comment)?.[1];
+    const platform = /(?:^|; )platform ([^;\s]+)/.exec(comment)?.[1];
     const config = /(?:^|; )config (sha256:[a-f0-9]+)/.exec(comment)?.[1];
     src = {
       target: tm?.[1] ?? name,

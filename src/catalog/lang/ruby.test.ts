@@ -67,11 +67,12 @@ describe('ruby gemspecs', () => {
           { path: `${dir}/json-2.6.3.gemspec`, content: JSON_GEM },
           { path: `${dir}/broken-1.gemspec`, content: 'Gem::Specification.new do |s|\nend\n' },
           { path: '/app/my.gemspec', content: RAKE },
+          { path: '/usr/local/lib/ruby/gems/3.2.0/specifications/default/erb-4.0.2.gemspec', content: 'Gem::Specification.new do |s|\n  s.name = "erb".freeze\n  s.version = "4.0.2"\nend\n' },
         ],
       ],
     });
     const r = await runCatalogerOnImage(rubyInstalledCataloger, img);
-    expect(r.packages.map(nv).sort()).toEqual(['json@2.6.3', 'rake@13.0.6']);
+    expect(r.packages.map(nv).sort()).toEqual(['erb@4.0.2', 'json@2.6.3', 'rake@13.0.6']);
     const rake = r.packages.find((p) => p.name === 'rake')!;
     expect(rake).toMatchObject({ type: 'gem', purl: 'pkg:gem/rake@13.0.6', licenses: ['MIT'] });
     expect(r.relationships).toEqual([{ from: rake.id, to: r.packages.find((p) => p.name === 'json')!.id, type: 'depends-on' }]);

@@ -182,9 +182,9 @@ async function catalogLocks(ctx: CatalogContext, foundBy: string): Promise<Catal
 
 export const rubyInstalledCataloger: Cataloger = {
   name: 'ruby-installed',
-  version: '1',
+  version: '2',
   tags: ['language', 'installed', 'image', 'directory'],
-  selector: { globs: ['**/specifications/*.gemspec'], maxSize: MAX_SPEC },
+  selector: { globs: ['**/specifications/*.gemspec', '**/specifications/default/*.gemspec'], maxSize: MAX_SPEC },
   catalog: (ctx) => catalogInstalled(ctx, 'ruby-installed'),
 };
 

@@ -12,6 +12,7 @@ import { allCatalogers } from '../catalog/registry.js';
 import { selectorOf, type CatalogContext, type Cataloger, type CatalogerTag } from '../catalog/types.js';
 import { openImage } from '../image/open.js';
 import { formatPlatform } from '../image/platform.js';
+import { parseTarget } from '../image/target.js';
 import type { OpenImageOptions, ResolvedImage, Target, TargetKind } from '../image/types.js';
 import { buildImageFilesystem, type ImageFilesystem } from '../layers/filesystem.js';
 import { compileSelectors } from '../layers/selectors.js';
@@ -19,6 +20,7 @@ import type { FileMeta } from '../layers/types.js';
 import { comparePackages } from '../model/ids.js';
 import type { Distro, Inventory, LayerRef, Location, Package, Relationship } from '../model/package.js';
 import { openCache, type ScanCommonOptions } from './inspect.js';
+import { inventoryFromSbomFile } from './sbom-file.js';
 
 export interface SbomOptions extends ScanCommonOptions {
   /** "+name,-name" (adjust the default set), "a,b" (replace it), names or tags; or a list of such tokens */
@@ -231,6 +233,9 @@ async function runCataloger(c: Cataloger, ctx: CatalogContext, issues: IssueLog,
 
 /** The inventory of an image: packages with their locations and layers, relationships, distro, issues. */
 export async function sbomImage(target: string | Target, opts: SbomOptions = {}): Promise<Inventory> {
+  // a stored SBOM (sbom:PATH) is decoded, not cataloged
+  const parsed = typeof target === 'string' ? parseTarget(target) : target;
+  if (parsed.kind === 'sbom') return inventoryFromSbomFile(parsed.path ?? '', opts.issues ? { issues: opts.issues } : {});
   const scope = opts.scope ?? 'squashed';
   const issues = opts.issues ?? new IssueLog();
   const image = await openImage(target, imageOptions({ ...opts, issues }));

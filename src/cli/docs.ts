@@ -6,6 +6,7 @@
  */
 import type { Command, Option } from 'commander';
 import { CATALOGERS_FORMATS } from './commands/catalogers.js';
+import { CONVERT_FORMATS } from './commands/convert.js';
 import { COPY_FORMATS } from './commands/copy.js';
 import { INSPECT_FORMATS } from './commands/inspect.js';
 import { SBOM_FORMATS } from './commands/sbom.js';
@@ -16,6 +17,7 @@ import { OPTIONS, type OptionDecl } from './options.js';
 /** Every command's --format values; a command missing here fails the docs test. */
 const FORMATS_BY_COMMAND: Record<string, readonly FormatName[]> = {
   catalogers: CATALOGERS_FORMATS,
+  convert: CONVERT_FORMATS,
   copy: COPY_FORMATS,
   inspect: INSPECT_FORMATS,
   sbom: SBOM_FORMATS,
@@ -63,7 +65,7 @@ function commandSection(cmd: Command): string {
       ? [
           '| argument | meaning |',
           '|---|---|',
-          ...cmd.registeredArguments.map((a) => `| \`${a.name()}\` | ${cell(a.description)}; a [target](#targets) |`),
+          ...cmd.registeredArguments.map((a) => `| \`${a.name()}\` | ${cell(a.description)}${a.name() === 'sbom' ? '' : '; a [target](#targets)'} |`),
           '',
         ]
       : []),

@@ -7,5 +7,6 @@ Targets:
   dir:PATH                       a root filesystem or project directory
   podman:REF                     an image in podman's local storage
   docker:REF                     an image of a Docker daemon (DOCKER_HOST or /var/run/docker.sock)
+  sbom:PATH                      a stored SBOM (CycloneDX, SPDX, Syft or Drydock JSON) instead of an image (sbom only)
 
 Exit codes: 0 success, 1 a check failed, 2 usage error, 3 and above runtime errors (see docs/errors.md).`;

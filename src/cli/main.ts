@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { DrydockError, EXIT } from '../core/errors.js';
 import { catalogersCommand } from './commands/catalogers.js';
+import { convertCommand } from './commands/convert.js';
 import { copyCommand } from './commands/copy.js';
 import { inspectCommand } from './commands/inspect.js';
 import { sbomCommand } from './commands/sbom.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   program.addCommand(copyCommand());
   program.addCommand(sbomCommand());
   program.addCommand(catalogersCommand());
+  program.addCommand(convertCommand());
   // every (sub)command: usage errors become exceptions so the exit code contract holds
   const override = (c: Command) => {
     c.exitOverride();

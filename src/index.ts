@@ -30,4 +30,6 @@ export type { InspectResult, InspectLayer, FilesResult, FilesLayer } from './rep
 export * from './model/package.js';
 export { packageId, comparePackages } from './model/ids.js';
 export { sbomImage, selectCatalogers, catalogerList, type SbomOptions, type CatalogerInfo } from './scan/sbom.js';
+export { inventoryFromSbomFile } from './scan/sbom-file.js';
+export { decodeSbom, detectSbomFormat, decodeCycloneDx, decodeSpdx, decodeSyft, decodeNative, type DecodeOptions, type DecodedFormat, type DetectedFormat } from './sbom/decode/index.js';
 export { encodeSbom, encodeCycloneDx, encodeSpdx, encodeNativeJson, encodeTable, CYCLONEDX_VERSIONS, type SbomFormat, type CycloneDxVersion, type EncodeOptions } from './sbom/index.js';

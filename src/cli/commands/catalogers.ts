@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { renderTable } from '../../report/table.js';
-import { catalogerList } from '../../scan/sbom.js';
 import { parseFormat, type FormatName } from '../format.js';
 import { addOptions, resolveOptions, type OptionKey } from '../options.js';
 import { writeOutput } from '../output.js';
@@ -19,6 +18,8 @@ export function catalogersCommand(): Command {
     );
   addOptions(cmd, KEYS);
   cmd.action(async () => {
+    // loaded on use: `drydock --help` and light commands start fast
+    const { catalogerList } = await import('../../scan/sbom.js');
     const v = resolveOptions(cmd, KEYS);
     const format = parseFormat(v.format as string, CATALOGERS_FORMATS);
     const list = catalogerList();

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { clockFromEnv } from '../../core/clock.js';
-import { encodeSbom, type SbomFormat } from '../../sbom/index.js';
-import { inventoryFromSbomFile } from '../../scan/sbom-file.js';
+import type { SbomFormat } from '../../sbom/index.js';
 import { newContext } from '../context.js';
 import { parseFormat, type FormatName } from '../format.js';
 import { addOptions, resolveOptions, type OptionKey } from '../options.js';
@@ -24,6 +23,9 @@ export function convertCommand(): Command {
     .argument('<sbom>', 'SBOM file to read (a path, or sbom:PATH)');
   addOptions(cmd, KEYS);
   cmd.action(async (input: string) => {
+    // loaded on use: `drydock --help` and light commands start fast
+    const { encodeSbom } = await import('../../sbom/index.js');
+    const { inventoryFromSbomFile } = await import('../../scan/sbom-file.js');
     const v = resolveOptions(cmd, KEYS);
     const format = parseFormat(v.format as string, CONVERT_FORMATS);
     const ctx = newContext(v);

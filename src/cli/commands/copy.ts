@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { copyImageTargets } from '../../scan/copy.js';
 import { newContext, scanOptions } from '../context.js';
 import { parseFormat, type FormatName } from '../format.js';
 import { IMAGE_OPTIONS, addOptions, resolveOptions, type OptionKey } from '../options.js';
@@ -25,6 +24,8 @@ export function copyCommand(): Command {
     .addHelpText('after', TARGET_HELP);
   addOptions(cmd, KEYS);
   cmd.action(async (source: string, dest: string) => {
+    // loaded on use: `drydock --help` and light commands start fast
+    const { copyImageTargets } = await import('../../scan/copy.js');
     const v = resolveOptions(cmd, KEYS);
     const format = parseFormat(v.format as string, COPY_FORMATS);
     const ctx = newContext(v);

@@ -1,6 +1,4 @@
 import { Command } from 'commander';
-import { filesJson, filesTable, inspectJson, inspectTable } from '../../report/inspect.js';
-import { inspectImage, listImageFiles } from '../../scan/inspect.js';
 import { newContext, scanOptions } from '../context.js';
 import { parseFormat, type FormatName } from '../format.js';
 import { IMAGE_OPTIONS, addOptions, resolveOptions, type OptionKey } from '../options.js';
@@ -25,6 +23,9 @@ export function inspectCommand(): Command {
     .addHelpText('after', TARGET_HELP);
   addOptions(cmd, KEYS);
   cmd.action(async (target: string) => {
+    // loaded on use: `drydock --help` and light commands start fast
+    const { filesJson, filesTable, inspectJson, inspectTable } = await import('../../report/inspect.js');
+    const { inspectImage, listImageFiles } = await import('../../scan/inspect.js');
     const v = resolveOptions(cmd, KEYS);
     const format = parseFormat(v.format as string, INSPECT_FORMATS);
     const ctx = newContext(v);

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { clockFromEnv } from '../../core/clock.js';
-import { encodeSbom, type SbomFormat } from '../../sbom/index.js';
-import { sbomImage } from '../../scan/sbom.js';
+import type { SbomFormat } from '../../sbom/index.js';
 import { newContext, scanOptions } from '../context.js';
 import { parseFormat, type FormatName } from '../format.js';
 import { IMAGE_OPTIONS, addOptions, resolveOptions, type OptionKey } from '../options.js';
@@ -36,6 +35,9 @@ export function sbomCommand(): Command {
     .addHelpText('after', TARGET_HELP);
   addOptions(cmd, KEYS);
   cmd.action(async (target: string) => {
+    // loaded on use: `drydock --help` and light commands start fast
+    const { encodeSbom } = await import('../../sbom/index.js');
+    const { sbomImage } = await import('../../scan/sbom.js');
     const v = resolveOptions(cmd, KEYS);
     const format = parseFormat(v.format as string, SBOM_FORMATS);
     const ctx = newContext(v);

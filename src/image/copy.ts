@@ -7,6 +7,7 @@
 import type { EventSink } from '../core/events.js';
 import { DrydockError } from '../core/errors.js';
 import { hostPlatform, parsePlatform, selectFromIndex } from './platform.js';
+import { withProgress } from './progress.js';
 import type { ImageReader, ImageWriter } from './transport.js';
 import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, type Descriptor, type ImageIndex, type ImageManifest, type Platform, type RawManifest } from './types.js';
 
@@ -84,7 +85,10 @@ export async function copyImage(reader: ImageReader, writer: ImageWriter, opts: 
       result.blobsSkipped++;
       return;
     }
-    const stream = await reader.blob(desc);
+    const stream = withProgress(await reader.blob(desc), desc, 'blob', opts.events);
+    // a small bad blob can fail before the writer attaches its pipeline; the pipeline still sees
+    // the stored error (stream.errored), so this listener only keeps it from being "unhandled"
+    stream.on('error', () => {});
     await writer.putBlob(desc, stream);
     result.blobsCopied++;
     result.bytesCopied += desc.size;

@@ -269,6 +269,8 @@ export class OciLayoutWriter implements ImageWriter {
   readonly dir: string;
   readonly #temps = new Set<string>();
   #indexLock: Promise<void> = Promise.resolve();
+  /** the top-most directory this writer created (removed again on abort), if any */
+  #createdRoot: string | undefined;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -276,6 +278,7 @@ export class OciLayoutWriter implements ImageWriter {
 
   async init(): Promise<void> {
     try {
+      this.#createdRoot = await mkdir(this.dir, { recursive: true });
       await mkdir(join(this.dir, 'blobs'), { recursive: true });
       const layoutFile = join(this.dir, 'oci-layout');
       const existing = await readFile(layoutFile, 'utf8').catch(() => undefined);
@@ -366,6 +369,8 @@ export class OciLayoutWriter implements ImageWriter {
 
   async abort(): Promise<void> {
     await Promise.all([...this.#temps].map((t) => rm(t, { force: true })));
+    // a layout this writer created holds nothing but this failed copy: leave no empty layout behind
+    if (this.#createdRoot !== undefined) await rm(this.#createdRoot, { recursive: true, force: true });
   }
 }
 

@@ -261,6 +261,20 @@ describe('oci-dir', () => {
     await w.abort();
   });
 
+  it('abort removes a layout the writer created, and keeps one that existed before', async () => {
+    const { existsSync } = await import('node:fs');
+    const fresh = join(tmp, 'fresh-parent', 'layout');
+    const w = await openWriter(`oci-dir:${fresh}`, {});
+    expect(existsSync(join(fresh, 'oci-layout'))).toBe(true);
+    await w.abort();
+    expect(existsSync(join(tmp, 'fresh-parent'))).toBe(false);
+    const kept = join(tmp, 'kept-layout');
+    await (await openWriter(`oci-dir:${kept}`, {})).commit();
+    const again = await openWriter(`oci-dir:${kept}`, {});
+    await again.abort();
+    expect(existsSync(join(kept, 'index.json'))).toBe(true);
+  });
+
   it('refuses to write to read-only kinds', async () => {
     await expectCode(openWriter(`docker-archive:${join(tmp, 'x.tar')}`, {}), 'USAGE', /cannot write to/);
     await expectCode(openWriter('dir:/tmp', {}), 'USAGE');

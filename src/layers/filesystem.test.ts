@@ -216,7 +216,7 @@ describe('layer cache', () => {
     expect(b.opens).toEqual([0]);
     expect(fs.layers[0]).toMatchObject({ cached: true, verified: true });
     expect((await fs.readFile('/etc/os-release'))?.toString()).toBe('ID=cached\n');
-    expect(fs.squashed().map((m) => m.path)).toEqual(['/big', '/etc/os-release']);
+    expect(fs.squashed().map((m) => m.path)).toEqual(['/big', '/etc', '/etc/os-release']);
 
     // a different binding (the file changed), no binding, --no-cache, other selectors: read again
     const c = fakeImage([{ ...l, binding: 'file:/x/blob|size=1|mtime=9|ino=3' }]);
@@ -295,5 +295,33 @@ describe('layer cache', () => {
     await expect(verifyLayers(bad, { cache })).rejects.toMatchObject({ code: 'DIFFID_MISMATCH' });
     const corrupt = fakeImage([{ ...l0, blob: l0.blob.subarray(0, 50) }]);
     await expect(verifyLayers(corrupt, { cache: null })).rejects.toMatchObject({ code: 'DECOMPRESS_FAILED' });
+  });
+});
+
+describe('implied directories', () => {
+  it('lists directories no layer wrote, as unpacking creates them, and keeps them when emptied', async () => {
+    const { buildImage, tempDir, writeOciLayout, whiteout } = await import('../../test/testkit/index.js');
+    const { openImage } = await import('../image/open.js');
+    const img = await buildImage({
+      layers: [
+        [{ path: '/a/b/c.txt', content: 'c' }, { path: '/d/', type: 'dir', mode: 0o700 }, { path: '/d/e', content: 'e' }],
+        [whiteout('/a/b/c.txt'), { path: '/x/y', content: 'y' }],
+      ],
+    });
+    const t = tempDir();
+    try {
+      writeOciLayout(t.dir, img);
+      const image = await openImage(`oci-dir:${t.dir}:latest`);
+      const fs = await buildImageFilesystem(image, { cache: null });
+      const list = fs.squashed().map((m) => `${m.path} ${m.type} ${m.layer}${m.implied ? ' implied' : ''}`);
+      expect(list).toEqual(['/a dir 0 implied', '/a/b dir 0 implied', '/d dir 0', '/d/e file 0', '/x dir 1 implied', '/x/y file 1']);
+      expect(fs.stat('/a/b')).toMatchObject({ type: 'dir', implied: true, layer: 0 });
+      expect(fs.stat('/d')?.implied).toBeUndefined();
+      expect(fs.stat('/nope')).toBeUndefined();
+      await fs.close();
+      await image.close();
+    } finally {
+      t.cleanup();
+    }
   });
 });

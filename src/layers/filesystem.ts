@@ -70,6 +70,13 @@ interface DirNode {
   /** packed ref of the directory entry, -1 when only implied by its children */
   ref: number;
   children: Map<string, Node>;
+  /** for implied directories: the layer whose entries first needed it */
+  impliedBy?: number;
+}
+
+/** A directory no layer wrote but that holds entries (what unpacking creates for them). */
+function impliedDirMeta(path: string, layer: number): FileMeta {
+  return { path, type: 'dir', size: 0, mode: 0o755, uid: 0, gid: 0, layer, implied: true };
 }
 type Node = number | DirNode;
 
@@ -151,13 +158,13 @@ class Squash {
     for (const c of comps) {
       const next = node.children.get(c);
       if (next === undefined) {
-        const d: DirNode = { ref: -1, children: new Map() };
+        const d: DirNode = { ref: -1, children: new Map(), impliedBy: layer };
         node.children.set(c, d);
         node = d;
       } else if (typeof next === 'number') {
         // a non-directory where this layer has children: the directory replaces it
         this.#mark(next, STATUS_REPLACED, layer);
-        const d: DirNode = { ref: -1, children: new Map() };
+        const d: DirNode = { ref: -1, children: new Map(), impliedBy: layer };
         node.children.set(c, d);
         node = d;
       } else node = next;
@@ -220,32 +227,37 @@ class Squash {
    * of its descendants (the contiguous range of paths starting with "P/n/") by the key "n/", so a
    * walk that sorts these keys per directory yields exactly the order of a sort of full paths.
    */
-  *presentSorted(): Generator<number> {
-    const frames: { keys: string[]; items: Map<string, Node>; i: number }[] = [];
-    const open = (dir: DirNode): void => {
+  *presentSorted(): Generator<number | FileMeta> {
+    const frames: { dir: string; keys: string[]; items: Map<string, Node>; i: number }[] = [];
+    const open = (dir: DirNode, path: string): void => {
       const items = new Map<string, Node>();
       for (const [name, child] of dir.children) {
         if (typeof child === 'number') items.set(name, child);
         else {
-          if (child.ref >= 0) items.set(name, child.ref);
+          // a directory no layer wrote exists all the same (unpacking creates it for its entries)
+          items.set(name, child.ref >= 0 ? child.ref : child);
           if (child.children.size) items.set(name + '/', child);
         }
       }
       const keys = [...items.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      frames.push({ keys, items, i: 0 });
+      frames.push({ dir: path, keys, items, i: 0 });
     };
-    open(this.root);
+    open(this.root, '');
     while (frames.length) {
       const f = frames[frames.length - 1]!;
       if (f.i === f.keys.length) {
         frames.pop();
         continue;
       }
-      const item = f.items.get(f.keys[f.i++]!)!;
+      const key = f.keys[f.i++]!;
+      const item = f.items.get(key)!;
       if (typeof item === 'number') yield item;
-      else open(item);
+      else if (!key.endsWith('/')) {
+        yield impliedDirMeta(`${f.dir}/${key}`, item.impliedBy ?? 0);
+      } else open(item, `${f.dir}/${key.slice(0, -1)}`);
     }
   }
+
 }
 
 function readContent(ref: ContentRef, issues: IssueLog, path: string, layerDigest: string): Promise<Buffer | undefined> {
@@ -304,7 +316,7 @@ class Filesystem implements ImageFilesystem {
     const sq = this.#sq;
     return {
       *[Symbol.iterator]() {
-        for (const ref of sq.presentSorted()) yield sq.meta(ref);
+        for (const ref of sq.presentSorted()) yield typeof ref === 'number' ? sq.meta(ref) : ref;
       },
     };
   }
@@ -329,7 +341,9 @@ class Filesystem implements ImageFilesystem {
     const n = this.#sq.lookup(normaliseQueryPath(path));
     if (n === undefined) return undefined;
     const ref = typeof n === 'number' ? n : n.ref;
-    return ref < 0 ? undefined : this.#sq.meta(ref);
+    if (ref >= 0) return this.#sq.meta(ref);
+    if (typeof n !== 'number' && n !== this.#sq.root) return impliedDirMeta(normaliseQueryPath(path), n.impliedBy ?? 0);
+    return undefined;
   }
 
   selected(selectorId: string): FileMeta[] {

@@ -21,6 +21,8 @@ export interface FileMeta {
   linkname?: string;
   /** index of the layer that wrote this entry */
   layer: number;
+  /** a directory no layer wrote, present because entries below it exist (layer: the first such layer) */
+  implied?: boolean;
 }
 
 export type LayerEntryStatus = 'present' | 'deleted' | 'replaced';

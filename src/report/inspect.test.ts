@@ -7,7 +7,7 @@ const layers = [
   { index: 1, digest: 'sha256:cc', diffId: 'sha256:dd', createdBy: null },
 ];
 const files: (FileMeta | LayerEntry)[] = [
-  { path: '/a', type: 'dir', size: 0, mode: 0o755, uid: 0, gid: 0, layer: 0 },
+  { path: '/a', type: 'dir', size: 0, mode: 0o755, uid: 0, gid: 0, layer: 0, implied: true },
   { path: '/a/"quoted"\\back\tslash\u0001', type: 'file', size: 12, mode: 0o644, uid: 1000, gid: 1000, layer: 1, mtime: 5 },
   { path: '/ünï/✓/\ud800', type: 'symlink', size: 0, mode: 0o777, uid: 4294967295, gid: 2, layer: 0, linkname: '../ü"x' },
   { path: '/del', type: 'file', size: 1e21, mode: 0o4755, uid: 0, gid: 0, layer: 0, status: 'deleted', by: 1 } as LayerEntry,
@@ -23,6 +23,7 @@ function reference(r: FilesResult): string {
     if (f.linkname !== undefined) o.linkname = f.linkname;
     o.layer = f.layer;
     o.layerDigest = digests[f.layer] ?? '';
+    if (f.implied) o.implied = true;
     const e = f as LayerEntry;
     if (e.status !== undefined) {
       o.status = e.status;

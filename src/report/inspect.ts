@@ -153,13 +153,14 @@ function jsonString(v: string): string {
 
 /**
  * One file as JSON, written by hand: the same bytes as JSON.stringify of the object
- * { path, type, size, mode, uid, gid, linkname?, layer, layerDigest, status?, by? }.
+ * { path, type, size, mode, uid, gid, linkname?, layer, layerDigest, implied?, status?, by? }.
  */
 function fileJson(f: FileMeta | LayerEntry, layerDigests: string[]): string {
   const type = (TYPE_JSON[f.type] ??= JSON.stringify(f.type));
   let s = `{"path":${jsonString(f.path)},"type":${type},"size":${num(f.size)},"mode":"${modeString(f.mode)}","uid":${num(f.uid)},"gid":${num(f.gid)}`;
   if (f.linkname !== undefined) s += `,"linkname":${jsonString(f.linkname)}`;
   s += `,"layer":${num(f.layer)},"layerDigest":${jsonString(layerDigests[f.layer] ?? '')}`;
+  if (f.implied) s += ',"implied":true';
   if (isLayerEntry(f)) {
     s += `,"status":${JSON.stringify(f.status)}`;
     if (f.by !== undefined) s += `,"by":${num(f.by)}`;

@@ -3,8 +3,12 @@
  * with the same context the scan builds: the cataloger's selector, the squashed filesystem,
  * distro detection, an issue log. Used by cataloger unit tests; not part of the public API.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { IssueLog, type Issue } from '../core/issues.js';
+import { openImage } from '../image/open.js';
 import type { Compression, LayerInfo, ResolvedImage } from '../image/types.js';
 import { buildImageFilesystem, type ImageFilesystem } from '../layers/filesystem.js';
 import type { Distro, Location, Package, Relationship } from '../model/package.js';
@@ -102,5 +106,27 @@ export async function runCatalogerOnImage(cataloger: Cataloger, image: ResolvedI
     return { packages: r.packages, relationships: r.relationships ?? [], issues: [...issues.issues], distro, fs: { layers: fs.layers } };
   } finally {
     await fs.close();
+  }
+}
+
+/**
+ * Writes `files` (paths relative to a fresh temporary directory) and runs `cataloger` over that
+ * directory opened as a `dir:` target; the directory is removed afterwards.
+ */
+export async function runCatalogerOnDir(cataloger: Cataloger, files: Record<string, string | Buffer>, opts: RunOptions = {}): Promise<CatalogerRun> {
+  const root = mkdtempSync(join(tmpdir(), 'drydock-lang-'));
+  try {
+    for (const [p, body] of Object.entries(files)) {
+      mkdirSync(dirname(join(root, p)), { recursive: true });
+      writeFileSync(join(root, p), body);
+    }
+    const img = await openImage(`dir:${root}`);
+    try {
+      return await runCatalogerOnImage(cataloger, img, opts);
+    } finally {
+      await img.close();
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 }

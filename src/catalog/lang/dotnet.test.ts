@@ -1,34 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openImage } from '../../image/open.js';
 import type { Package } from '../../model/package.js';
-import { runCatalogerOnImage } from '../testing.js';
-import type { Cataloger } from '../types.js';
+import { runCatalogerOnDir, runCatalogerOnImage } from '../testing.js';
 import { buildImage } from '../../../test/testkit/index.js';
 import { dotnetDepsCataloger, dotnetLockCataloger } from './dotnet.js';
 
 const nv = (p: Package) => `${p.name}@${p.version}`;
 const pj = (o: unknown) => JSON.stringify(o);
-
-async function runDir(c: Cataloger, files: Record<string, string>) {
-  const root = mkdtempSync(join(tmpdir(), 'drydock-lang-'));
-  try {
-    for (const [p, body] of Object.entries(files)) {
-      mkdirSync(dirname(join(root, p)), { recursive: true });
-      writeFileSync(join(root, p), body);
-    }
-    const img = await openImage(`dir:${root}`);
-    try {
-      return await runCatalogerOnImage(c, img);
-    } finally {
-      await img.close();
-    }
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-}
 
 const DEPS = {
   runtimeTarget: { name: '.NETCoreApp,Version=v8.0/linux-x64' },
@@ -75,7 +52,7 @@ describe('packages.lock.json (dir: targets)', () => {
     },
   };
   it('reads resolved packages per framework, merged, with edges', async () => {
-    const r = await runDir(dotnetLockCataloger, { 'src/packages.lock.json': pj(LOCK) });
+    const r = await runCatalogerOnDir(dotnetLockCataloger, { 'src/packages.lock.json': pj(LOCK) });
     expect(r.packages.map(nv).sort()).toEqual(['Serilog.Sinks.Console@5.0.0', 'Serilog@3.0.0']);
     expect(r.packages.find((p) => p.name === 'Serilog')!.metadata).toMatchObject({ frameworks: ['net6.0', 'net8.0'] });
     expect(r.relationships).toHaveLength(1);

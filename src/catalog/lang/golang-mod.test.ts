@@ -1,33 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openImage } from '../../image/open.js';
 import type { Package } from '../../model/package.js';
-import { runCatalogerOnImage } from '../testing.js';
-import type { Cataloger } from '../types.js';
+import { runCatalogerOnDir } from '../testing.js';
 
 import { goModCataloger, parseGoMod } from './golang-mod.js';
 
 const nv = (p: Package) => `${p.namespace ? `${p.namespace}:` : ""}${p.name}@${p.version}`;
-
-async function runDir(c: Cataloger, files: Record<string, string>) {
-  const root = mkdtempSync(join(tmpdir(), 'drydock-lang-'));
-  try {
-    for (const [p, body] of Object.entries(files)) {
-      mkdirSync(dirname(join(root, p)), { recursive: true });
-      writeFileSync(join(root, p), body);
-    }
-    const img = await openImage(`dir:${root}`);
-    try {
-      return await runCatalogerOnImage(c, img);
-    } finally {
-      await img.close();
-    }
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-}
 
 const GOMOD = `module example.com/app
 
@@ -70,7 +47,7 @@ describe('go.mod (dir: targets)', () => {
   });
 
   it('reports requirements with replacements and exclusions applied', async () => {
-    const r = await runDir(goModCataloger, { 'go.mod': GOMOD, 'broken/go.mod': 'replace x =>\n' });
+    const r = await runCatalogerOnDir(goModCataloger, { 'go.mod': GOMOD, 'broken/go.mod': 'replace x =>\n' });
     expect(r.packages.map(nv).sort()).toEqual([
       'github.com/local/lib@v0.3.0',
       'github.com/new/lib@v1.2.0',

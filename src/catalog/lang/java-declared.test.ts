@@ -1,33 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openImage } from '../../image/open.js';
 import type { Package } from '../../model/package.js';
-import { runCatalogerOnImage } from '../testing.js';
-import type { Cataloger } from '../types.js';
+import { runCatalogerOnDir } from '../testing.js';
 
 import { javaDeclaredCataloger, parseXml } from './java-declared.js';
 
 const nv = (p: Package) => `${p.namespace ? `${p.namespace}:` : ""}${p.name}@${p.version}`;
-
-async function runDir(c: Cataloger, files: Record<string, string>) {
-  const root = mkdtempSync(join(tmpdir(), 'drydock-lang-'));
-  try {
-    for (const [p, body] of Object.entries(files)) {
-      mkdirSync(dirname(join(root, p)), { recursive: true });
-      writeFileSync(join(root, p), body);
-    }
-    const img = await openImage(`dir:${root}`);
-    try {
-      return await runCatalogerOnImage(c, img);
-    } finally {
-      await img.close();
-    }
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-}
 
 
 describe('pom.xml and gradle.lockfile (dir: targets)', () => {
@@ -70,7 +48,7 @@ describe('pom.xml and gradle.lockfile (dir: targets)', () => {
   });
 
   it('reports pom dependencies with resolved properties, unresolvable ones as issues', async () => {
-    const r = await runDir(javaDeclaredCataloger, { 'pom.xml': POM });
+    const r = await runCatalogerOnDir(javaDeclaredCataloger, { 'pom.xml': POM });
     expect(r.packages.map(nv).sort()).toEqual([
       'com.example:app-core@1.0.0',
       'com.fasterxml.jackson.core:jackson-databind@2.16.1',
@@ -86,7 +64,7 @@ describe('pom.xml and gradle.lockfile (dir: targets)', () => {
 
   it('reports gradle lock entries', async () => {
     const lock = '# This is a Gradle generated file for dependency locking.\n# Manual edits can break the build and are not advised.\n# This file is expected to be part of source control.\ncom.google.guava:guava:31.1-jre=compileClasspath,runtimeClasspath\norg.slf4j:slf4j-api:2.0.9=runtimeClasspath\nempty=annotationProcessor\n';
-    const r = await runDir(javaDeclaredCataloger, { 'gradle.lockfile': lock, 'bad/pom.xml': '<project><dependencies>' });
+    const r = await runCatalogerOnDir(javaDeclaredCataloger, { 'gradle.lockfile': lock, 'bad/pom.xml': '<project><dependencies>' });
     expect(r.packages.map(nv).sort()).toEqual(['com.google.guava:guava@31.1-jre', 'org.slf4j:slf4j-api@2.0.9']);
     expect(r.packages[0]!.locations[0]!.role).toBe('lockfile');
     expect(r.issues).toHaveLength(1);

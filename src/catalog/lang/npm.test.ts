@@ -1,33 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { openImage } from '../../image/open.js';
 import type { Package } from '../../model/package.js';
-import { runCatalogerOnImage } from '../testing.js';
+import { runCatalogerOnDir, runCatalogerOnImage } from '../testing.js';
 import { buildImage } from '../../../test/testkit/index.js';
 import { installedNameOf, npmInstalledCataloger, npmLockCataloger, parsePnpmKey } from './npm.js';
 
 const pj = (o: Record<string, unknown>) => JSON.stringify(o);
 const nv = (p: Package) => `${p.namespace ? `@${p.namespace}/` : ''}${p.name}@${p.version}`;
-
-async function runDir(files: Record<string, string>) {
-  const root = mkdtempSync(join(tmpdir(), 'drydock-npm-'));
-  try {
-    for (const [p, c] of Object.entries(files)) {
-      mkdirSync(dirname(join(root, p)), { recursive: true });
-      writeFileSync(join(root, p), c);
-    }
-    const img = await openImage(`dir:${root}`);
-    try {
-      return await runCatalogerOnImage(npmLockCataloger, img);
-    } finally {
-      await img.close();
-    }
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-}
 
 describe('npm installed', () => {
   it('names only package.json files directly inside node_modules/<name> or node_modules/@scope/<name>', () => {
@@ -83,7 +63,7 @@ describe('npm lock files (dir: targets)', () => {
         'node_modules/alias': { name: 'real', version: '5.0.0' },
       },
     };
-    const r = await runDir({ 'package-lock.json': pj(lock) });
+    const r = await runCatalogerOnDir(npmLockCataloger, { 'package-lock.json': pj(lock) });
     expect(r.packages.map(nv).sort()).toEqual(['a@1.0.0', 'b@1.0.0', 'b@2.0.0', 'real@5.0.0']);
     expect(r.packages.every((p) => p.locations[0]!.role === 'lockfile')).toBe(true);
     expect(r.relationships).toHaveLength(1);
@@ -99,18 +79,18 @@ describe('npm lock files (dir: targets)', () => {
         c: { version: '4.0.0' },
       },
     };
-    const r = await runDir({ 'package-lock.json': pj(lock) });
+    const r = await runCatalogerOnDir(npmLockCataloger, { 'package-lock.json': pj(lock) });
     expect(r.packages.map(nv).sort()).toEqual(['a@1.0.0', 'b@1.0.0', 'c@3.0.0', 'c@4.0.0']);
     expect(r.relationships).toHaveLength(2);
   });
 
   it('reads yarn classic and berry', async () => {
     const classic = `# yarn lockfile v1\n\n"@s/x@^1.0.0", "@s/x@^1.1.0":\n  version "1.2.0"\n  resolved "https://r/x.tgz"\n  dependencies:\n    y "^2"\n\ny@^2:\n  version "2.1.0"\n`;
-    const r = await runDir({ 'yarn.lock': classic });
+    const r = await runCatalogerOnDir(npmLockCataloger, { 'yarn.lock': classic });
     expect(r.packages.map(nv).sort()).toEqual(['@s/x@1.2.0', 'y@2.1.0']);
     expect(r.relationships).toHaveLength(1);
     const berry = `__metadata:\n  version: 6\n\n"@s/x@npm:^1.0.0":\n  version: 1.2.0\n  resolution: "@s/x@npm:1.2.0"\n  dependencies:\n    y: ^2\n\n"y@npm:^2":\n  version: 2.1.0\n  resolution: "y@npm:2.1.0"\n\n"root@workspace:.":\n  version: 0.0.0-use.local\n  resolution: "root@workspace:."\n`;
-    const r2 = await runDir({ 'yarn.lock': berry });
+    const r2 = await runCatalogerOnDir(npmLockCataloger, { 'yarn.lock': berry });
     expect(r2.packages.map(nv).sort()).toEqual(['@s/x@1.2.0', 'y@2.1.0']);
     expect(r2.relationships).toHaveLength(1);
   });
@@ -120,11 +100,11 @@ describe('npm lock files (dir: targets)', () => {
     expect(parsePnpmKey('/x@1.0.0(y@2.0.0)')).toEqual({ name: 'x', version: '1.0.0' });
     expect(parsePnpmKey('@s/x@1.0.0')).toEqual({ name: '@s/x', version: '1.0.0' });
     const v6 = `lockfileVersion: '6.0'\npackages:\n  /x@1.0.0:\n    resolution: {integrity: sha512-a}\n    dependencies:\n      '@s/y': 2.0.0\n  /@s/y@2.0.0:\n    resolution: {integrity: sha512-b}\n`;
-    const r = await runDir({ 'pnpm-lock.yaml': v6 });
+    const r = await runCatalogerOnDir(npmLockCataloger, { 'pnpm-lock.yaml': v6 });
     expect(r.packages.map(nv).sort()).toEqual(['@s/y@2.0.0', 'x@1.0.0']);
     expect(r.relationships).toHaveLength(1);
     const v9 = `lockfileVersion: '9.0'\npackages:\n  x@1.0.0:\n    resolution: {integrity: sha512-a}\n  y@2.0.0:\n    resolution: {integrity: sha512-b}\nsnapshots:\n  x@1.0.0:\n    dependencies:\n      y: 2.0.0\n  y@2.0.0: {}\n`;
-    const r9 = await runDir({ 'pnpm-lock.yaml': v9 });
+    const r9 = await runCatalogerOnDir(npmLockCataloger, { 'pnpm-lock.yaml': v9 });
     expect(r9.packages.map(nv).sort()).toEqual(['x@1.0.0', 'y@2.0.0']);
     expect(r9.relationships).toHaveLength(1);
   });
@@ -132,7 +112,7 @@ describe('npm lock files (dir: targets)', () => {
   it('ignores lock files in images and records bad ones', async () => {
     const img = await buildImage({ layers: [[{ path: '/app/package-lock.json', content: pj({ lockfileVersion: 3, packages: { 'node_modules/a': { version: '1' } } }) }]] });
     expect((await runCatalogerOnImage(npmLockCataloger, img)).packages).toEqual([]);
-    const r = await runDir({ 'package-lock.json': '{', 'pnpm-lock.yaml': 'a: [' });
+    const r = await runCatalogerOnDir(npmLockCataloger, { 'package-lock.json': '{', 'pnpm-lock.yaml': 'a: [' });
     expect(r.packages).toEqual([]);
     expect(r.issues).toHaveLength(2);
   });

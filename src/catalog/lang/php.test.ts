@@ -1,34 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openImage } from '../../image/open.js';
 import type { Package } from '../../model/package.js';
-import { runCatalogerOnImage } from '../testing.js';
-import type { Cataloger } from '../types.js';
+import { runCatalogerOnDir, runCatalogerOnImage } from '../testing.js';
 import { buildImage } from '../../../test/testkit/index.js';
 import { phpInstalledCataloger, phpLockCataloger } from './php.js';
 
 const nv = (p: Package) => `${p.namespace}/${p.name}@${p.version}`;
 const pj = (o: unknown) => JSON.stringify(o);
-
-async function runDir(c: Cataloger, files: Record<string, string>) {
-  const root = mkdtempSync(join(tmpdir(), 'drydock-lang-'));
-  try {
-    for (const [p, body] of Object.entries(files)) {
-      mkdirSync(dirname(join(root, p)), { recursive: true });
-      writeFileSync(join(root, p), body);
-    }
-    const img = await openImage(`dir:${root}`);
-    try {
-      return await runCatalogerOnImage(c, img);
-    } finally {
-      await img.close();
-    }
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-}
 
 const MONOLOG = { name: 'monolog/monolog', version: '3.5.0', type: 'library', license: ['MIT'], require: { php: '>=8.1', 'psr/log': '^2.0 || ^3.0' }, dist: { url: 'https://x/monolog.zip', shasum: '' } };
 const PSRLOG = { name: 'psr/log', version: '3.0.0', license: ['MIT'] };
@@ -57,7 +34,7 @@ describe('composer installed.json', () => {
 
 describe('composer.lock (dir: targets)', () => {
   it('reads packages and packages-dev', async () => {
-    const r = await runDir(phpLockCataloger, { 'composer.lock': pj({ packages: [MONOLOG, PSRLOG], 'packages-dev': [{ name: 'phpunit/phpunit', version: '10.0.0' }] }) });
+    const r = await runCatalogerOnDir(phpLockCataloger, { 'composer.lock': pj({ packages: [MONOLOG, PSRLOG], 'packages-dev': [{ name: 'phpunit/phpunit', version: '10.0.0' }] }) });
     expect(r.packages.map(nv).sort()).toEqual(['monolog/monolog@3.5.0', 'phpunit/phpunit@10.0.0', 'psr/log@3.0.0']);
     expect(r.packages.every((p) => p.locations[0]!.role === 'lockfile')).toBe(true);
     expect(r.relationships).toHaveLength(1);

@@ -1,34 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { openImage } from '../../image/open.js';
 import type { Package } from '../../model/package.js';
-import { runCatalogerOnImage } from '../testing.js';
+import { runCatalogerOnDir, runCatalogerOnImage } from '../testing.js';
 import { buildImage } from '../../../test/testkit/index.js';
 import { normalisePyName, pythonInstalledCataloger, pythonLockCataloger, requirementName } from './python.js';
 import { parse as parseToml } from './toml.js';
 
 const nv = (p: Package) => `${p.name}@${p.version}`;
-
-async function runDir(files: Record<string, string>) {
-  const root = mkdtempSync(join(tmpdir(), 'drydock-py-'));
-  try {
-    for (const [p, c] of Object.entries(files)) {
-      mkdirSync(dirname(join(root, p)), { recursive: true });
-      writeFileSync(join(root, p), c);
-    }
-    const img = await openImage(`dir:${root}`);
-    try {
-      return await runCatalogerOnImage(pythonLockCataloger, img);
-    } finally {
-      await img.close();
-    }
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-}
 
 const SITE = '/usr/lib/python3/dist-packages';
 
@@ -93,10 +73,10 @@ describe('python lock files (dir: targets)', () => {
     const uv = `version = 1\n[[package]]\nname = "app"\nversion = "0.1.0"\nsource = { editable = "." }\ndependencies = [{ name = "idna" }]\n\n[[package]]\nname = "idna"\nversion = "3.3"\nsource = { registry = "https://pypi.org/simple" }\n`;
     const pipfile = JSON.stringify({ default: { six: { version: '==1.16.0' } }, develop: { pytest: { version: '==7.0.0' }, loose: { version: '*' } } });
     const req = `# pins\nFlask==2.0.1 \\\n    --hash=sha256:abc\nrequests>=2\ncertifi===2022.9.24 ; python_version > "3"\n-r other.txt\n`;
-    const r = await runDir({ 'a/poetry.lock': poetry, 'b/uv.lock': uv, 'c/Pipfile.lock': pipfile, 'd/requirements-dev.txt': req });
+    const r = await runCatalogerOnDir(pythonLockCataloger, { 'a/poetry.lock': poetry, 'b/uv.lock': uv, 'c/Pipfile.lock': pipfile, 'd/requirements-dev.txt': req });
     expect(r.packages.map(nv).sort()).toEqual(['Flask@2.0.1', 'certifi@2022.9.24', 'idna@3.3', 'pytest@7.0.0', 'requests@2.28.1', 'six@1.16.0', 'urllib3@1.26.12']);
     expect(r.relationships).toHaveLength(1);
-    const bad = await runDir({ 'poetry.lock': '[[package]\n' });
+    const bad = await runCatalogerOnDir(pythonLockCataloger, { 'poetry.lock': '[[package]\n' });
     expect(bad.issues).toHaveLength(1);
   });
 });

@@ -1,33 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openImage } from '../../image/open.js';
 import type { Package } from '../../model/package.js';
-import { runCatalogerOnImage } from '../testing.js';
-import type { Cataloger } from '../types.js';
+import { runCatalogerOnDir, runCatalogerOnImage } from '../testing.js';
 import { buildImage } from '../../../test/testkit/index.js';
 import { parseGemspec, rubyInstalledCataloger, rubyLockCataloger, rubyStrings } from './ruby.js';
 
 const nv = (p: Package) => `${p.name}@${p.version}`;
-
-async function runDir(c: Cataloger, files: Record<string, string>) {
-  const root = mkdtempSync(join(tmpdir(), 'drydock-ruby-'));
-  try {
-    for (const [p, body] of Object.entries(files)) {
-      mkdirSync(dirname(join(root, p)), { recursive: true });
-      writeFileSync(join(root, p), body);
-    }
-    const img = await openImage(`dir:${root}`);
-    try {
-      return await runCatalogerOnImage(c, img);
-    } finally {
-      await img.close();
-    }
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-}
 
 const RAKE = `# -*- encoding: utf-8 -*-
 # stub: rake 13.0.6 ruby lib
@@ -109,7 +86,7 @@ BUNDLED WITH
    2.3.26
 `;
   it('reads specs, platforms and nested dependency edges', async () => {
-    const r = await runDir(rubyLockCataloger, { 'Gemfile.lock': LOCK });
+    const r = await runCatalogerOnDir(rubyLockCataloger, { 'Gemfile.lock': LOCK });
     expect(r.packages.map(nv).sort()).toEqual(['actionpack@7.0.4', 'nokogiri@1.13.10', 'racc@1.6.1', 'rack@2.2.4', 'y@0.1.0']);
     expect(r.packages.find((p) => p.name === 'nokogiri')).toMatchObject({ purl: 'pkg:gem/nokogiri@1.13.10?platform=x86_64-linux' });
     const n = (id: string) => r.packages.find((p) => p.id === id)!.name;

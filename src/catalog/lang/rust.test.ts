@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { openImage } from '../../image/open.js';
 import type { Package } from '../../model/package.js';
-import { runCatalogerOnImage } from '../testing.js';
+import { runCatalogerOnDir, runCatalogerOnImage } from '../testing.js';
 import { buildImage } from '../../../test/testkit/index.js';
 import { binarySections, decodeAuditData, findAuditSection, rustAuditBinaryCataloger, rustLockCataloger } from './rust.js';
 
@@ -62,24 +61,6 @@ const AUDIT = {
     { name: 'serde_derive', version: '1.0.197', source: 'crates.io' },
   ],
 };
-
-async function runDir(files: Record<string, string>) {
-  const root = mkdtempSync(join(tmpdir(), 'drydock-rust-'));
-  try {
-    for (const [p, c] of Object.entries(files)) {
-      mkdirSync(dirname(join(root, p)), { recursive: true });
-      writeFileSync(join(root, p), c);
-    }
-    const img = await openImage(`dir:${root}`);
-    try {
-      return await runCatalogerOnImage(rustLockCataloger, img);
-    } finally {
-      await img.close();
-    }
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-}
 
 describe('cargo-auditable binaries', () => {
   it('finds the .dep-v0 section of an ELF and decodes it', () => {
@@ -168,7 +149,7 @@ name = "serde"
 version = "1.0.0"
 source = "registry+https://github.com/rust-lang/crates.io-index"
 `;
-    const r = await runDir({ 'Cargo.lock': lock });
+    const r = await runCatalogerOnDir(rustLockCataloger, { 'Cargo.lock': lock });
     expect(r.packages.map(nv).sort()).toEqual(['app@0.1.0', 'rand@0.7.3', 'rand@0.8.5', 'serde@1.0.0']);
     expect(r.packages.find((p) => p.version === '0.8.5')).toMatchObject({ purl: 'pkg:cargo/rand@0.8.5', metadata: { checksum: 'bbb' } });
     const v = (id: string) => nv(r.packages.find((p) => p.id === id)!);
@@ -192,7 +173,7 @@ source = "${src}"
 [metadata]
 "checksum libc 0.2.1 (${src})" = "ccc"
 `;
-    const r = await runDir({ 'Cargo.lock': lock, 'sub/Cargo.lock': 'not = [toml' });
+    const r = await runCatalogerOnDir(rustLockCataloger, { 'Cargo.lock': lock, 'sub/Cargo.lock': 'not = [toml' });
     expect(r.packages.map(nv).sort()).toEqual(['app@0.1.0', 'libc@0.2.1']);
     expect(r.packages.find((p) => p.name === 'libc')!.metadata).toMatchObject({ checksum: 'ccc', source: src });
     expect(r.relationships).toHaveLength(1);
@@ -219,7 +200,7 @@ source = "${src}"
       w('a/src/lib.rs', '');
       w('b/src/lib.rs', '');
       execFileSync('cargo', ['generate-lockfile', '--offline'], { cwd: dir, stdio: 'ignore', env: { ...process.env, CARGO_TERM_COLOR: 'never' } });
-      const r = await runDir({ 'Cargo.lock': readFileSync(join(dir, 'Cargo.lock'), 'utf8') });
+      const r = await runCatalogerOnDir(rustLockCataloger, { 'Cargo.lock': readFileSync(join(dir, 'Cargo.lock'), 'utf8') });
       expect(r.packages.map(nv).sort()).toEqual(['a@0.1.0', 'b@0.2.0']);
       expect(r.relationships).toHaveLength(1);
     } finally {

@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 import { PackageURL } from 'packageurl-js';
 import type { ErrorCode } from '../../core/errors.js';
 import { packageId } from '../../model/ids.js';
-import type { Location, Package, PackageMetadata, PackageType } from '../../model/package.js';
-import type { CatalogContext } from '../types.js';
+import type { Location, Package, PackageMetadata, PackageType, Relationship } from '../../model/package.js';
+import type { CatalogContext, CatalogerResult } from '../types.js';
 
 /** Issue code for malformed package metadata (a file we could not parse). */
 export const CONTENT_INVALID: ErrorCode = 'ARCHIVE_CORRUPT';
@@ -114,6 +114,34 @@ export async function readText(ctx: CatalogContext, path: string, max = 64 * 102
   let s = b.toString('utf8');
   if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
   return s;
+}
+
+/** What one file holds: its packages and relationships, or undefined when it gives nothing. */
+export type TextFileParser = (path: string, text: string) => CatalogerResult | undefined;
+
+/**
+ * Reads every selected regular file (but those `skip` names, which are not read) as text of at most
+ * `maxBytes` and collects the packages and relationships `parse` finds in each, in file order.
+ */
+export async function catalogTextFiles(ctx: CatalogContext, maxBytes: number, parse: TextFileParser, skip?: (path: string) => boolean): Promise<{ packages: Package[]; relationships: Relationship[] }> {
+  const packages: Package[] = [];
+  const relationships: Relationship[] = [];
+  for (const f of ctx.files()) {
+    if (f.type !== 'file' || skip?.(f.path)) continue;
+    const text = await readText(ctx, f.path, maxBytes);
+    if (text === undefined) continue;
+    const r = parse(f.path, text);
+    if (!r) continue;
+    packages.push(...r.packages);
+    relationships.push(...(r.relationships ?? []));
+  }
+  return { packages, relationships };
+}
+
+/** catalogTextFiles for declared files (lock files, manifests): read in `dir:` targets only, an image gives nothing. */
+export async function catalogDeclaredFiles(ctx: CatalogContext, maxBytes: number, parse: TextFileParser, skip?: (path: string) => boolean): Promise<{ packages: Package[]; relationships: Relationship[] }> {
+  if (ctx.targetKind !== 'dir') return { packages: [], relationships: [] };
+  return catalogTextFiles(ctx, maxBytes, parse, skip);
 }
 
 /** JSON.parse with an issue instead of an exception, and a nesting-depth check. */

@@ -6,7 +6,7 @@
  */
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { bad, isRecord, LIMIT, makePackage, parseJson, purlOf, readText, str } from './common.js';
+import { bad, catalogDeclaredFiles, catalogTextFiles, isRecord, LIMIT, makePackage, parseJson, purlOf, str } from './common.js';
 
 const MAX_FILE = 64 * 1024 * 1024;
 const MAX_ENTRIES = 100_000;
@@ -116,21 +116,13 @@ export function parsePackagesLock(ctx: CatalogContext, path: string, doc: unknow
   return { packages, relationships };
 }
 
-async function catalog(ctx: CatalogContext, foundBy: string, kind: 'deps' | 'lock'): Promise<CatalogerResult> {
-  const packages: Package[] = [];
-  const relationships: Relationship[] = [];
-  if (kind === 'lock' && ctx.targetKind !== 'dir') return { packages, relationships };
-  for (const f of ctx.files()) {
-    if (f.type !== 'file') continue;
-    const text = await readText(ctx, f.path, MAX_FILE);
-    if (text === undefined) continue;
-    const doc = parseJson(ctx, f.path, text);
-    if (doc === undefined) continue;
-    const r = kind === 'deps' ? parseDepsJson(ctx, f.path, doc, foundBy) : parsePackagesLock(ctx, f.path, doc, foundBy);
-    packages.push(...r.packages);
-    relationships.push(...(r.relationships ?? []));
-  }
-  return { packages, relationships };
+function catalog(ctx: CatalogContext, foundBy: string, kind: 'deps' | 'lock'): Promise<CatalogerResult> {
+  const parse = (path: string, text: string): CatalogerResult | undefined => {
+    const doc = parseJson(ctx, path, text);
+    if (doc === undefined) return undefined;
+    return kind === 'deps' ? parseDepsJson(ctx, path, doc, foundBy) : parsePackagesLock(ctx, path, doc, foundBy);
+  };
+  return kind === 'lock' ? catalogDeclaredFiles(ctx, MAX_FILE, parse) : catalogTextFiles(ctx, MAX_FILE, parse);
 }
 
 export const dotnetDepsCataloger: Cataloger = {

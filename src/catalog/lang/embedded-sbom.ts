@@ -8,7 +8,7 @@
 import { PackageURL } from 'packageurl-js';
 import type { Package, PackageType, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { bad, isRecord, LIMIT, makePackage, normaliseLicenses, parseJson, readText, str } from './common.js';
+import { bad, catalogTextFiles, isRecord, LIMIT, makePackage, normaliseLicenses, parseJson, str } from './common.js';
 
 const MAX_SBOM = 64 * 1024 * 1024;
 const MAX_COMPONENTS = 200_000;
@@ -171,25 +171,15 @@ export function readEmbeddedSbom(ctx: CatalogContext, path: string, doc: unknown
   return { packages, relationships };
 }
 
-async function catalogSboms(ctx: CatalogContext, foundBy: string): Promise<CatalogerResult> {
-  const packages: Package[] = [];
-  const relationships: Relationship[] = [];
-  for (const f of ctx.files()) {
-    if (f.type !== 'file') continue;
-    const text = await readText(ctx, f.path, MAX_SBOM);
-    if (text === undefined) continue;
-    const doc = parseJson(ctx, f.path, text, 128);
-    if (doc === undefined) continue;
-    const r = readEmbeddedSbom(ctx, f.path, doc, foundBy);
-    if (!r) {
-      // bom.json / sbom.json are common names for other things too; only the explicit suffixes must be SBOMs
-      if (/\.(cdx|spdx)\.json$/.test(f.path)) bad(ctx, f.path, 'neither a CycloneDX nor an SPDX json document');
-      continue;
-    }
-    packages.push(...r.packages);
-    relationships.push(...(r.relationships ?? []));
-  }
-  return { packages, relationships };
+function catalogSboms(ctx: CatalogContext, foundBy: string): Promise<CatalogerResult> {
+  return catalogTextFiles(ctx, MAX_SBOM, (path, text) => {
+    const doc = parseJson(ctx, path, text, 128);
+    if (doc === undefined) return undefined;
+    const r = readEmbeddedSbom(ctx, path, doc, foundBy);
+    // bom.json / sbom.json are common names for other things too; only the explicit suffixes must be SBOMs
+    if (!r && /\.(cdx|spdx)\.json$/.test(path)) bad(ctx, path, 'neither a CycloneDX nor an SPDX json document');
+    return r;
+  });
 }
 
 export const embeddedSbomCataloger: Cataloger = {

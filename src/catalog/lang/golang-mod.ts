@@ -6,7 +6,7 @@
  */
 import type { Package } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { bad, LIMIT, makePackage, readText } from './common.js';
+import { bad, catalogDeclaredFiles, LIMIT, makePackage } from './common.js';
 import { goPurl } from './golang.js';
 
 const MAX_MOD = 8 * 1024 * 1024;
@@ -108,37 +108,37 @@ export function parseGoMod(text: string): GoModFile {
 }
 
 async function catalogGoMod(ctx: CatalogContext, foundBy: string): Promise<CatalogerResult> {
+  const { packages } = await catalogDeclaredFiles(ctx, MAX_MOD, (path, text) => goModPackages(ctx, path, text, foundBy), (path) => path.includes('/vendor/'));
+  return { packages };
+}
+
+/** The modules one go.mod requires, after its replace and exclude directives. */
+function goModPackages(ctx: CatalogContext, file: string, text: string, foundBy: string): CatalogerResult | undefined {
   const packages: Package[] = [];
-  if (ctx.targetKind !== 'dir') return { packages };
-  for (const f of ctx.files()) {
-    if (f.type !== 'file' || f.path.includes('/vendor/')) continue;
-    const text = await readText(ctx, f.path, MAX_MOD);
-    if (text === undefined) continue;
-    let mod: GoModFile;
-    try {
-      mod = parseGoMod(text);
-    } catch (e) {
-      const m = (e as Error).message;
-      bad(ctx, f.path, `invalid go.mod: ${m}`, m === 'too many lines' ? LIMIT : undefined);
-      continue;
-    }
-    const excluded = new Set(mod.exclude.map((x) => `${x.path}@${x.version}`));
-    const seen = new Set<string>();
-    for (const r of mod.require) {
-      if (excluded.has(`${r.path}@${r.version}`)) continue;
-      const rep = mod.replace.find((x) => x.from === r.path && (x.fromVersion === undefined || x.fromVersion === r.version));
-      // a replacement by a local directory (no version) keeps the required module's identity
-      const local = rep && rep.toVersion === undefined;
-      const path = rep && !local ? rep.to : r.path;
-      const version = rep && !local ? rep.toVersion! : r.version;
-      if (seen.has(`${path}@${version}`)) continue;
-      seen.add(`${path}@${version}`);
-      const meta: Record<string, unknown> = { ecosystem: 'golang', indirect: r.indirect };
-      if (mod.module) meta.mainModule = mod.module;
-      if (mod.go) meta.goVersion = mod.go;
-      if (rep) meta.replaces = { path: r.path, version: r.version, ...(local ? { localPath: rep.to } : {}) };
-      packages.push(makePackage({ type: 'golang', name: path, version, purl: goPurl(path, version), locations: [ctx.locate(f.path, 'manifest')], foundBy, metadata: { kind: 'generic', ...meta } }));
-    }
+  let mod: GoModFile;
+  try {
+    mod = parseGoMod(text);
+  } catch (e) {
+    const m = (e as Error).message;
+    bad(ctx, file, `invalid go.mod: ${m}`, m === 'too many lines' ? LIMIT : undefined);
+    return undefined;
+  }
+  const excluded = new Set(mod.exclude.map((x) => `${x.path}@${x.version}`));
+  const seen = new Set<string>();
+  for (const r of mod.require) {
+    if (excluded.has(`${r.path}@${r.version}`)) continue;
+    const rep = mod.replace.find((x) => x.from === r.path && (x.fromVersion === undefined || x.fromVersion === r.version));
+    // a replacement by a local directory (no version) keeps the required module's identity
+    const local = rep && rep.toVersion === undefined;
+    const path = rep && !local ? rep.to : r.path;
+    const version = rep && !local ? rep.toVersion! : r.version;
+    if (seen.has(`${path}@${version}`)) continue;
+    seen.add(`${path}@${version}`);
+    const meta: Record<string, unknown> = { ecosystem: 'golang', indirect: r.indirect };
+    if (mod.module) meta.mainModule = mod.module;
+    if (mod.go) meta.goVersion = mod.go;
+    if (rep) meta.replaces = { path: r.path, version: r.version, ...(local ? { localPath: rep.to } : {}) };
+    packages.push(makePackage({ type: 'golang', name: path, version, purl: goPurl(path, version), locations: [ctx.locate(file, 'manifest')], foundBy, metadata: { kind: 'generic', ...meta } }));
   }
   return { packages };
 }

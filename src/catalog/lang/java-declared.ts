@@ -7,7 +7,7 @@
  */
 import type { Package, PackageMetadataJava } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { bad, LIMIT, makePackage, purlOf, readText } from './common.js';
+import { bad, catalogDeclaredFiles, LIMIT, makePackage, purlOf } from './common.js';
 
 const MAX_FILE = 8 * 1024 * 1024;
 const MAX_DEPTH = 64;
@@ -204,15 +204,7 @@ export function parseGradleLock(ctx: CatalogContext, path: string, src: string, 
 }
 
 async function catalog(ctx: CatalogContext, foundBy: string): Promise<CatalogerResult> {
-  const packages: Package[] = [];
-  if (ctx.targetKind !== 'dir') return { packages };
-  for (const f of ctx.files()) {
-    if (f.type !== 'file') continue;
-    const src = await readText(ctx, f.path, MAX_FILE);
-    if (src === undefined) continue;
-    const r = f.path.endsWith('.lockfile') ? parseGradleLock(ctx, f.path, src, foundBy) : parsePom(ctx, f.path, src, foundBy);
-    packages.push(...r.packages);
-  }
+  const { packages } = await catalogDeclaredFiles(ctx, MAX_FILE, (path, src) => (path.endsWith('.lockfile') ? parseGradleLock(ctx, path, src, foundBy) : parsePom(ctx, path, src, foundBy)));
   return { packages };
 }
 

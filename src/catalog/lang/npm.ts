@@ -9,7 +9,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { bad, isRecord, makePackage, normaliseLicenses, parseJson, posixDirname, purlOf, readText, str, LIMIT } from './common.js';
+import { bad, catalogDeclaredFiles, isRecord, makePackage, normaliseLicenses, parseJson, posixDirname, purlOf, readText, str, LIMIT } from './common.js';
 
 const MAX_MANIFEST = 4 * 1024 * 1024;
 const MAX_LOCK = 128 * 1024 * 1024;
@@ -494,27 +494,22 @@ export function parsePnpmLock(ctx: CatalogContext, path: string, text: string, f
   return b.finish();
 }
 
-async function catalogLocks(ctx: CatalogContext, foundBy: string): Promise<CatalogerResult> {
-  const packages: Package[] = [];
-  const relationships: Relationship[] = [];
-  if (ctx.targetKind !== 'dir') return { packages, relationships };
-  for (const f of ctx.files()) {
-    if (f.type !== 'file' || f.path.includes('/node_modules/')) continue;
-    const base = f.path.slice(f.path.lastIndexOf('/') + 1);
-    const text = await readText(ctx, f.path, MAX_LOCK);
-    if (text === undefined) continue;
-    let r: CatalogerResult | undefined;
-    if (base === 'package-lock.json' || base === 'npm-shrinkwrap.json') {
-      const doc = parseJson(ctx, f.path, text, 256);
-      if (doc !== undefined) r = parsePackageLock(ctx, f.path, doc, foundBy);
-    } else if (base === 'yarn.lock') r = parseYarnLock(ctx, f.path, text, foundBy);
-    else if (base === 'pnpm-lock.yaml') r = parsePnpmLock(ctx, f.path, text, foundBy);
-    if (r) {
-      packages.push(...r.packages);
-      relationships.push(...(r.relationships ?? []));
-    }
-  }
-  return { packages, relationships };
+function catalogLocks(ctx: CatalogContext, foundBy: string): Promise<CatalogerResult> {
+  return catalogDeclaredFiles(
+    ctx,
+    MAX_LOCK,
+    (path, text) => {
+      const base = path.slice(path.lastIndexOf('/') + 1);
+      if (base === 'package-lock.json' || base === 'npm-shrinkwrap.json') {
+        const doc = parseJson(ctx, path, text, 256);
+        return doc === undefined ? undefined : parsePackageLock(ctx, path, doc, foundBy);
+      }
+      if (base === 'yarn.lock') return parseYarnLock(ctx, path, text, foundBy);
+      if (base === 'pnpm-lock.yaml') return parsePnpmLock(ctx, path, text, foundBy);
+      return undefined;
+    },
+    (path) => path.includes('/node_modules/'),
+  );
 }
 
 export const npmInstalledCataloger: Cataloger = {

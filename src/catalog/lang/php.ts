@@ -6,7 +6,7 @@
  */
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { bad, isRecord, LIMIT, makePackage, normaliseLicenses, parseJson, purlOf, readText, str } from './common.js';
+import { bad, catalogDeclaredFiles, catalogTextFiles, isRecord, LIMIT, makePackage, normaliseLicenses, parseJson, purlOf, str } from './common.js';
 
 const MAX_FILE = 64 * 1024 * 1024;
 const MAX_ENTRIES = 100_000;
@@ -65,18 +65,10 @@ export function composerPackages(ctx: CatalogContext, path: string, records: { r
   return { packages, relationships };
 }
 
-async function catalog(ctx: CatalogContext, foundBy: string, kind: 'installed' | 'lock'): Promise<CatalogerResult> {
-  const packages: Package[] = [];
-  const relationships: Relationship[] = [];
-  if (kind === 'lock' && ctx.targetKind !== 'dir') return { packages, relationships };
-  for (const f of ctx.files()) {
-    if (f.type !== 'file') continue;
-    if (kind === 'installed' && !f.path.endsWith('/vendor/composer/installed.json')) continue;
-    if (kind === 'lock' && f.path.includes('/vendor/')) continue;
-    const text = await readText(ctx, f.path, MAX_FILE);
-    if (text === undefined) continue;
-    const doc = parseJson(ctx, f.path, text);
-    if (doc === undefined) continue;
+function catalog(ctx: CatalogContext, foundBy: string, kind: 'installed' | 'lock'): Promise<CatalogerResult> {
+  const parse = (path: string, text: string): CatalogerResult | undefined => {
+    const doc = parseJson(ctx, path, text);
+    if (doc === undefined) return undefined;
     let records: { rec: unknown; dev: boolean }[];
     if (kind === 'installed') {
       if (Array.isArray(doc)) records = doc.map((rec) => ({ rec, dev: false }));
@@ -84,23 +76,23 @@ async function catalog(ctx: CatalogContext, foundBy: string, kind: 'installed' |
         const devNames = new Set(Array.isArray(doc['dev-package-names']) ? doc['dev-package-names'].filter((x): x is string => typeof x === 'string') : []);
         records = doc.packages.map((rec) => ({ rec, dev: isRecord(rec) && typeof rec.name === 'string' && devNames.has(rec.name) }));
       } else {
-        bad(ctx, f.path, 'installed.json is neither an array nor an object with packages');
-        continue;
+        bad(ctx, path, 'installed.json is neither an array nor an object with packages');
+        return undefined;
       }
     } else {
       if (!isRecord(doc)) {
-        bad(ctx, f.path, 'composer.lock is not an object');
-        continue;
+        bad(ctx, path, 'composer.lock is not an object');
+        return undefined;
       }
       const pk = Array.isArray(doc.packages) ? doc.packages : [];
       const dv = Array.isArray(doc['packages-dev']) ? doc['packages-dev'] : [];
       records = [...pk.map((rec) => ({ rec, dev: false })), ...dv.map((rec) => ({ rec, dev: true }))];
     }
-    const r = composerPackages(ctx, f.path, records, kind === 'installed' ? 'database' : 'lockfile', foundBy);
-    packages.push(...r.packages);
-    relationships.push(...(r.relationships ?? []));
-  }
-  return { packages, relationships };
+    return composerPackages(ctx, path, records, kind === 'installed' ? 'database' : 'lockfile', foundBy);
+  };
+  return kind === 'lock'
+    ? catalogDeclaredFiles(ctx, MAX_FILE, parse, (path) => path.includes('/vendor/'))
+    : catalogTextFiles(ctx, MAX_FILE, parse, (path) => !path.endsWith('/vendor/composer/installed.json'));
 }
 
 export const phpInstalledCataloger: Cataloger = {

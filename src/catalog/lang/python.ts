@@ -8,7 +8,7 @@ import { unzipSync } from 'fflate';
 import { parse as parseToml } from './toml.js';
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { bad, isRecord, makePackage, normaliseLicenses, parseJson, posixBasename, posixDirname, purlOf, readText, str } from './common.js';
+import { bad, catalogDeclaredFiles, isRecord, makePackage, normaliseLicenses, parseJson, posixBasename, posixDirname, purlOf, readText, str } from './common.js';
 
 const MAX_META = 8 * 1024 * 1024;
 const MAX_EGG = 64 * 1024 * 1024;
@@ -337,23 +337,21 @@ export function parsePipfileLock(ctx: CatalogContext, path: string, doc: unknown
 }
 
 async function catalogLocks(ctx: CatalogContext, foundBy: string): Promise<CatalogerResult> {
-  const packages: Package[] = [];
-  const relationships: Relationship[] = [];
-  if (ctx.targetKind !== 'dir') return { packages };
-  for (const f of ctx.files()) {
-    if (f.type !== 'file' || /\/(site|dist)-packages\//.test(f.path)) continue;
-    const base = posixBasename(f.path);
-    const text = await readText(ctx, f.path, 64 * 1024 * 1024);
-    if (text === undefined) continue;
-    if (base === 'poetry.lock' || base === 'uv.lock') {
-      const r = parseTomlLock(ctx, f.path, text, foundBy);
-      packages.push(...r.packages);
-      relationships.push(...(r.relationships ?? []));
-    } else if (base === 'Pipfile.lock') {
-      const doc = parseJson(ctx, f.path, text);
-      if (doc !== undefined) packages.push(...parsePipfileLock(ctx, f.path, doc, foundBy));
-    } else if (/^requirements.*\.txt$/.test(base)) packages.push(...parseRequirements(ctx, f.path, text, foundBy));
-  }
+  const { packages, relationships } = await catalogDeclaredFiles(
+    ctx,
+    64 * 1024 * 1024,
+    (path, text) => {
+      const base = posixBasename(path);
+      if (base === 'poetry.lock' || base === 'uv.lock') return parseTomlLock(ctx, path, text, foundBy);
+      if (base === 'Pipfile.lock') {
+        const doc = parseJson(ctx, path, text);
+        return doc === undefined ? undefined : { packages: parsePipfileLock(ctx, path, doc, foundBy) };
+      }
+      if (/^requirements.*\.txt$/.test(base)) return { packages: parseRequirements(ctx, path, text, foundBy) };
+      return undefined;
+    },
+    (path) => /\/(site|dist)-packages\//.test(path),
+  );
   return { packages: dedupe(packages), relationships };
 }
 

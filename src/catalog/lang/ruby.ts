@@ -7,7 +7,7 @@
  */
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { bad, LIMIT, makePackage, normaliseLicenses, posixDirname, purlOf, readText } from './common.js';
+import { bad, catalogDeclaredFiles, LIMIT, makePackage, normaliseLicenses, posixDirname, purlOf, readText } from './common.js';
 
 const MAX_SPEC = 1024 * 1024;
 const MAX_LOCK = 16 * 1024 * 1024;
@@ -165,19 +165,8 @@ export function parseGemfileLock(ctx: CatalogContext, path: string, text: string
   return { packages, relationships };
 }
 
-async function catalogLocks(ctx: CatalogContext, foundBy: string): Promise<CatalogerResult> {
-  const packages: Package[] = [];
-  const relationships: Relationship[] = [];
-  if (ctx.targetKind !== 'dir') return { packages, relationships };
-  for (const f of ctx.files()) {
-    if (f.type !== 'file') continue;
-    const text = await readText(ctx, f.path, MAX_LOCK);
-    if (text === undefined) continue;
-    const r = parseGemfileLock(ctx, f.path, text, foundBy);
-    packages.push(...r.packages);
-    relationships.push(...(r.relationships ?? []));
-  }
-  return { packages, relationships };
+function catalogLocks(ctx: CatalogContext, foundBy: string): Promise<CatalogerResult> {
+  return catalogDeclaredFiles(ctx, MAX_LOCK, (path, text) => parseGemfileLock(ctx, path, text, foundBy));
 }
 
 export const rubyInstalledCataloger: Cataloger = {

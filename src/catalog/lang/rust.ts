@@ -7,7 +7,7 @@
 import { inflateSync } from 'node:zlib';
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { bad, isRecord, LIMIT, makePackage, purlOf, readText, str } from './common.js';
+import { bad, catalogDeclaredFiles, isRecord, LIMIT, makePackage, purlOf, str } from './common.js';
 import { parse as parseToml } from './toml.js';
 
 const MAX_BINARY = 256 * 1024 * 1024;
@@ -291,19 +291,8 @@ export function parseCargoLock(ctx: CatalogContext, path: string, text: string, 
   return { packages, relationships };
 }
 
-async function catalogLocks(ctx: CatalogContext, foundBy: string): Promise<CatalogerResult> {
-  const packages: Package[] = [];
-  const relationships: Relationship[] = [];
-  if (ctx.targetKind !== 'dir') return { packages, relationships };
-  for (const f of ctx.files()) {
-    if (f.type !== 'file') continue;
-    const text = await readText(ctx, f.path, MAX_LOCK);
-    if (text === undefined) continue;
-    const r = parseCargoLock(ctx, f.path, text, foundBy);
-    packages.push(...r.packages);
-    relationships.push(...(r.relationships ?? []));
-  }
-  return { packages, relationships };
+function catalogLocks(ctx: CatalogContext, foundBy: string): Promise<CatalogerResult> {
+  return catalogDeclaredFiles(ctx, MAX_LOCK, (path, text) => parseCargoLock(ctx, path, text, foundBy));
 }
 
 export const rustAuditBinaryCataloger: Cataloger = {

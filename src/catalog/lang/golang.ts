@@ -8,6 +8,7 @@
  */
 import type { Package, PackageMetadataGo, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
+import { elfHeader, elfSectionHeader, elfSectionName, readExecutable } from './binary-formats.js';
 import { bad, makePackage, purlOf } from './common.js';
 
 const MAX_BINARY = 256 * 1024 * 1024;
@@ -29,33 +30,15 @@ interface BinaryInfo {
 /** Section and load-segment maps of ELF, Mach-O and PE files; undefined for other files. */
 export function binaryLayout(b: Buffer): BinaryInfo | undefined {
   try {
-    if (b.length >= 64 && b.readUInt32BE(0) === 0x7f454c46) return elfLayout(b);
-    if (b.length >= 32) {
-      const m = b.readUInt32LE(0);
-      if (m === 0xfeedface || m === 0xfeedfacf) return machoLayout(b, true);
-      const mb = b.readUInt32BE(0);
-      if (mb === 0xfeedface || mb === 0xfeedfacf) return machoLayout(b, false);
-    }
-    if (b.length >= 64 && b[0] === 0x4d && b[1] === 0x5a) return peLayout(b);
+    return readExecutable(b, { elf: elfLayout, macho: machoLayout, pe: peLayout });
   } catch {
     return undefined; // truncated headers: the caller scans the whole file
   }
-  return undefined;
 }
 
 function elfLayout(b: Buffer): BinaryInfo {
-  const is64 = b[4] === 2;
-  const le = b[5] !== 2;
-  const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
-  const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-  const uN = (o: number): bigint => (is64 ? (le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o)) : BigInt(u32(o)));
-  const phoff = Number(uN(is64 ? 0x20 : 0x1c));
-  const shoff = Number(uN(is64 ? 0x28 : 0x20));
-  const phentsize = u16(is64 ? 0x36 : 0x2a);
-  const phnum = Math.min(u16(is64 ? 0x38 : 0x2c), 4096);
-  const shentsize = u16(is64 ? 0x3a : 0x2e);
-  const shnum = Math.min(u16(is64 ? 0x3c : 0x30), 65535);
-  const shstrndx = u16(is64 ? 0x3e : 0x32);
+  const h = elfHeader(b);
+  const { is64, u32, uN, phoff, phentsize, phnum, shoff, shentsize, shnum, shstrndx } = h;
   const segments: Segment[] = [];
   for (let i = 0; i < phnum; i++) {
     const o = phoff + i * phentsize;
@@ -66,20 +49,10 @@ function elfLayout(b: Buffer): BinaryInfo {
   }
   const sections: { offset: number; size: number }[] = [];
   if (shoff > 0 && shnum > 0 && shoff + shnum * shentsize <= b.length && shstrndx < shnum) {
-    const sh = (i: number) => {
-      const o = shoff + i * shentsize;
-      return is64
-        ? { name: u32(o), type: u32(o + 4), offset: Number(uN(o + 24)), size: Number(uN(o + 32)) }
-        : { name: u32(o), type: u32(o + 4), offset: u32(o + 16), size: u32(o + 20) };
-    };
-    const strtab = sh(shstrndx);
+    const strtab = elfSectionHeader(h, shstrndx);
     for (let i = 0; i < shnum; i++) {
-      const s = sh(i);
-      const nameAt = strtab.offset + s.name;
-      if (nameAt >= b.length) continue;
-      const end = b.indexOf(0, nameAt);
-      const name = b.toString('latin1', nameAt, end < 0 ? Math.min(b.length, nameAt + 64) : end);
-      if (name === '.go.buildinfo' && s.type !== 8 /* NOBITS */) sections.push({ offset: s.offset, size: s.size });
+      const s = elfSectionHeader(h, i);
+      if (elfSectionName(b, strtab, s) === '.go.buildinfo' && s.type !== 8 /* NOBITS */) sections.push({ offset: s.offset, size: s.size });
     }
   }
   return { sections, segments };

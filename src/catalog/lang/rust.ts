@@ -7,6 +7,7 @@
 import { inflateSync } from 'node:zlib';
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
+import { elfHeader, elfSectionHeader, elfSectionName, readExecutable } from './binary-formats.js';
 import { bad, catalogDeclaredFiles, isRecord, LIMIT, makePackage, purlOf, str } from './common.js';
 import { parse as parseToml } from './toml.js';
 
@@ -31,46 +32,23 @@ export interface Section {
 /** Named sections with file contents of an ELF, Mach-O or PE file (empty for other files or broken headers). */
 export function binarySections(b: Buffer): Section[] {
   try {
-    if (b.length >= 64 && b.readUInt32BE(0) === 0x7f454c46) return elfSections(b);
-    if (b.length >= 32) {
-      const m = b.readUInt32LE(0);
-      if (m === 0xfeedface || m === 0xfeedfacf) return machoSections(b, true);
-      const mb = b.readUInt32BE(0);
-      if (mb === 0xfeedface || mb === 0xfeedfacf) return machoSections(b, false);
-    }
-    if (b.length >= 64 && b[0] === 0x4d && b[1] === 0x5a) return peSections(b);
+    return readExecutable(b, { elf: elfSections, macho: machoSections, pe: peSections }) ?? [];
   } catch {
     return [];
   }
-  return [];
 }
 
 function elfSections(b: Buffer): Section[] {
-  const is64 = b[4] === 2;
-  const le = b[5] !== 2;
-  const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
-  const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-  const uN = (o: number): number => (is64 ? Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o)) : u32(o));
-  const shoff = uN(is64 ? 0x28 : 0x20);
-  const shentsize = u16(is64 ? 0x3a : 0x2e);
-  const shnum = Math.min(u16(is64 ? 0x3c : 0x30), 65535);
-  const shstrndx = u16(is64 ? 0x3e : 0x32);
+  const h = elfHeader(b);
+  const { is64, shoff, shentsize, shnum, shstrndx } = h;
   const out: Section[] = [];
   if (shoff <= 0 || shnum === 0 || shentsize < (is64 ? 64 : 40) || shoff + shnum * shentsize > b.length || shstrndx >= shnum) return out;
-  const sh = (i: number) => {
-    const o = shoff + i * shentsize;
-    return is64
-      ? { name: u32(o), type: u32(o + 4), offset: uN(o + 24), size: uN(o + 32) }
-      : { name: u32(o), type: u32(o + 4), offset: u32(o + 16), size: u32(o + 20) };
-  };
-  const strtab = sh(shstrndx);
+  const strtab = elfSectionHeader(h, shstrndx);
   for (let i = 0; i < shnum; i++) {
-    const s = sh(i);
+    const s = elfSectionHeader(h, i);
     if (s.type === 8 /* NOBITS */ || s.type === 0) continue;
-    const nameAt = strtab.offset + s.name;
-    if (nameAt >= b.length) continue;
-    const end = b.indexOf(0, nameAt);
-    const name = b.toString('latin1', nameAt, end < 0 || end - nameAt > 256 ? Math.min(b.length, nameAt + 256) : end);
+    const name = elfSectionName(b, strtab, s);
+    if (name === undefined) continue;
     out.push({ name, offset: s.offset, size: s.size });
   }
   return out;

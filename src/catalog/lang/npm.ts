@@ -327,19 +327,23 @@ function descriptorName(d: string): string {
   return i < 0 ? d : d.slice(0, i);
 }
 
+/** A YAML lock file (yarn berry, pnpm) with at most 100 aliases; undefined, with an issue, when it does not parse. */
+function parseYamlLock(ctx: CatalogContext, path: string, text: string): unknown {
+  try {
+    return parseYaml(text, { maxAliasCount: 100 }) as unknown;
+  } catch (e) {
+    bad(ctx, path, `invalid yaml: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
 /** yarn.lock: classic (v1, its own format) and berry (YAML with __metadata). */
 export function parseYarnLock(ctx: CatalogContext, path: string, text: string, foundBy: string): CatalogerResult {
   const b = new LockBuilder(ctx, path, foundBy);
   const entries: LockEntry[] = [];
   const berry = /^__metadata:/m.test(text);
   if (berry) {
-    let doc: unknown;
-    try {
-      doc = parseYaml(text, { maxAliasCount: 100 });
-    } catch (e) {
-      bad(ctx, path, `invalid yaml: ${(e as Error).message}`);
-      return b.finish();
-    }
+    const doc = parseYamlLock(ctx, path, text);
     if (!isRecord(doc)) return b.finish();
     for (const [key, v] of Object.entries(doc).slice(0, MAX_LOCK_ENTRIES)) {
       if (key === '__metadata' || !isRecord(v)) continue;
@@ -452,13 +456,7 @@ export function parsePnpmKey(key: string): { name: string; version: string } | u
 
 export function parsePnpmLock(ctx: CatalogContext, path: string, text: string, foundBy: string): CatalogerResult {
   const b = new LockBuilder(ctx, path, foundBy);
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, { maxAliasCount: 100 });
-  } catch (e) {
-    bad(ctx, path, `invalid yaml: ${(e as Error).message}`);
-    return b.finish();
-  }
+  const doc = parseYamlLock(ctx, path, text);
   if (!isRecord(doc) || !isRecord(doc.packages)) return b.finish();
   const snapshots = isRecord(doc.snapshots) ? doc.snapshots : undefined;
   const norm = (k: string) => {

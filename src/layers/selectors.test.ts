@@ -28,5 +28,25 @@ describe('selectors', () => {
     const a = selectorsKey([{ id: 'go', version: '1', executables: true }]);
     expect(selectorsKey([{ id: 'go', version: '1' }])).not.toBe(a);
     expect(selectorsKey([{ id: 'go', version: '2', executables: true }])).not.toBe(a);
+    expect(selectorsKey([{ id: 'go', version: '1', executables: true, contentMarkers: ['x'] }])).not.toBe(a);
+  });
+
+  it('reports executables wanted only for their content markers as conditional', () => {
+    const s = compileSelectors([
+      { id: 'go', version: '1', executables: true, contentMarkers: ['\xff Go buildinf:'] },
+      { id: 'node', version: '1', globs: ['**/bin/node'] },
+      { id: 'rust', version: '1', executables: true, contentMarkers: ['.dep-v0'], basenames: ['tool'] },
+    ]);
+    const cond: number[] = [];
+    const names = (r: number[] | null) => (r ?? []).map((i) => s.list[i]!.id);
+    expect(names(s.match('/usr/bin/x', 'x', 0o755, cond))).toEqual(['go', 'node', 'rust'].filter((n) => n !== 'node'));
+    expect(names(cond)).toEqual(['go', 'rust']);
+    expect(names(s.match('/usr/bin/node', 'node', 0o755, cond))).toEqual(['go', 'node', 'rust']);
+    expect(names(cond)).toEqual(['go', 'rust']);
+    expect(names(s.match('/usr/bin/tool', 'tool', 0o755, cond))).toEqual(['go', 'rust']);
+    expect(names(cond)).toEqual(['go']);
+    expect(s.match('/usr/bin/tool', 'tool', 0o644, cond)).toEqual([s.indexOf('rust')]);
+    expect(cond).toEqual([]);
+    expect(s.markers(s.indexOf('go'))[0]?.toString('latin1')).toBe('\xff Go buildinf:');
   });
 });

@@ -53,8 +53,14 @@ export interface CompiledSelectors {
   readonly list: readonly FileSelector[];
   readonly key: string;
   readonly empty: boolean;
-  /** indices of the selectors matching an absolute normalised path (and, for `executables`, a regular file's mode), or null */
-  match(path: string, basename: string, execFileMode?: number): number[] | null;
+  /**
+   * indices of the selectors matching an absolute normalised path (and, for `executables`, a regular file's mode), or null.
+   * `conditional`, when given, is cleared and receives the indices that matched only as executables and
+   * have `contentMarkers`: they want the file only when its content holds one of their markers.
+   */
+  match(path: string, basename: string, execFileMode?: number, conditional?: number[]): number[] | null;
+  /** the content markers of selector `index` (latin1 bytes), empty when it has none */
+  markers(index: number): readonly Buffer[];
   /** largest maxSize among `indices` (Infinity when one has none) */
   maxSize(indices: readonly number[]): number;
   indexOf(id: string): number;
@@ -70,6 +76,7 @@ export function selectorsKey(selectors: readonly FileSelector[]): string {
       basenames: [...(s.basenames ?? [])].sort(),
       globs: [...(s.globs ?? [])].sort(),
       executables: s.executables === true,
+      ...(s.executables && s.contentMarkers?.length ? { contentMarkers: [...s.contentMarkers].sort() } : {}),
       maxSize: s.maxSize ?? null,
     }))
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.version < b.version ? -1 : 1));
@@ -98,15 +105,21 @@ export function compileSelectors(selectors: readonly FileSelector[] = []): Compi
   });
   const anyGlob = globSources.length ? new RegExp(`^(?:${globSources.join('|')})$`, 's') : null;
   const execSelectors = list.flatMap((s, i) => (s.executables ? [i] : []));
+  const markerBufs = list.map((s) => (s.executables && s.contentMarkers?.length ? s.contentMarkers.map((m) => Buffer.from(m, 'latin1')) : []));
+  const anyMarkers = markerBufs.some((m) => m.length > 0);
   const empty = byPath.size === 0 && byBase.size === 0 && !anyGlob && execSelectors.length === 0;
   return {
     list,
     key: selectorsKey(list),
     empty,
-    match(path, basename, execFileMode) {
+    match(path, basename, execFileMode, conditional) {
+      if (conditional) conditional.length = 0;
       if (empty) return null;
       let out: number[] | null = null;
-      if (execSelectors.length && execFileMode !== undefined && (execFileMode & 0o111) !== 0) out = [...execSelectors];
+      if (execSelectors.length && execFileMode !== undefined && (execFileMode & 0o111) !== 0) {
+        out = [...execSelectors];
+        if (conditional && anyMarkers) for (const i of execSelectors) if (markerBufs[i]!.length) conditional.push(i);
+      }
       const a = byPath.get(path);
       if (a) {
         out ??= [];
@@ -117,12 +130,22 @@ export function compileSelectors(selectors: readonly FileSelector[] = []): Compi
         out ??= [];
         for (const i of b) if (!out.includes(i)) out.push(i);
       }
+      let globHits: number[] | undefined;
       if (anyGlob && anyGlob.test(path)) {
         out ??= [];
-        for (const g of globRes) if (!out.includes(g.index) && g.re.test(path)) out.push(g.index);
+        globHits = globRes.filter((g) => g.re.test(path)).map((g) => g.index);
+        for (const i of globHits) if (!out.includes(i)) out.push(i);
       }
       if (out && out.length > 1) out.sort((x, y) => x - y);
+      if (conditional && conditional.length && (a || b || globHits)) {
+        // matched by a path, basename or glob as well: wanted whatever the content
+        const byPattern = new Set<number>([...(a ?? []), ...(b ?? []), ...(globHits ?? [])]);
+        for (let k = conditional.length - 1; k >= 0; k--) if (byPattern.has(conditional[k]!)) conditional.splice(k, 1);
+      }
       return out;
+    },
+    markers(index) {
+      return markerBufs[index] ?? [];
     },
     maxSize(indices) {
       let m = 0;

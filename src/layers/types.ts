@@ -47,6 +47,12 @@ export interface FileSelector {
   globs?: string[];
   /** every regular file with an execute bit (binaries: Go build info, Rust audit data, classifiers) */
   executables?: boolean;
+  /**
+   * With `executables`: an executable matched by nothing else of this selector is kept (and listed)
+   * only when its bytes contain one of these strings (latin1), looked for while the layer streams.
+   * For catalogers that find nothing in a file without such a marker (Go build info, cargo-auditable).
+   */
+  contentMarkers?: string[];
   /** files larger than this are not kept (an issue is recorded) */
   maxSize?: number;
 }

@@ -14,6 +14,7 @@ import type { IssueLog } from '../core/issues.js';
 import type { Compression } from '../image/types.js';
 import { decompressStream } from './decompress.js';
 import { joinPath, normaliseEntryPath, splitPath } from './paths.js';
+import { MarkerScanner } from './markers.js';
 import type { CompiledSelectors } from './selectors.js';
 import type { SpillStore, SpillWriter } from './spill.js';
 import { LayerTable, TYPE_DIR, TYPE_FILE, TYPE_HARDLINK, TYPE_SYMLINK } from './table.js';
@@ -33,6 +34,13 @@ export function createLimitCounter(limits?: Partial<Limits>): LimitCounter {
 
 /** Selected files up to this size stay in memory; larger ones are spilled. */
 export const INLINE_MAX = 1024 * 1024;
+
+/**
+ * An executable wanted only for its content markers is held in memory up to this many bytes while
+ * it is scanned; without a marker by then it is spilled (and the spill dropped at its end if no
+ * marker came).
+ */
+export const HOLD_MAX = 8 * 1024 * 1024;
 
 export interface WalkOptions {
   /** the compressed layer digest: names the layer in messages and issues */
@@ -157,11 +165,51 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
     // ---- the current entry's content sink ----
     const SINK_MEM = 1;
     const SINK_SPILL = 2;
+    /** held in memory until a content marker shows (or HOLD_MAX is reached), then spilled */
+    const SINK_HOLD = 3;
     let sink = 0;
     let sinkIdx = -1;
     let sinkPath = '';
     let chunks: Buffer[] = [];
+    let held = 0;
     let writer: SpillWriter | null = null;
+    /** reused by selectors.match: the selectors that want the entry only when a marker shows */
+    const conditional: number[] = [];
+    /** for the current entry: the selectors that want it whatever its content, the conditional ones, the scanner */
+    let keepAlways: number[] = [];
+    let condSel: number[] = [];
+    let condOwner: number[] = [];
+    let scanner: MarkerScanner | null = null;
+
+    /** the current entry's final selectors once its content was scanned; null: nobody wants it */
+    const finalSelectors = (): number[] | null => {
+      const sc = scanner!;
+      const out = [...keepAlways];
+      for (let k = 0; k < condOwner.length; k++) if (sc.found(k) && !out.includes(condOwner[k]!)) out.push(condOwner[k]!);
+      if (!out.length) return null;
+      out.sort((x, y) => x - y);
+      return out;
+    };
+
+    const startSpill = (): void => {
+      writer = opts.spill!.writer();
+      spilling.add(writer);
+      sink = SINK_SPILL;
+    };
+    /** the current writer's buffer is full: decomp is paused until it drains (one listener per writer at a time) */
+    let draining: SpillWriter | null = null;
+    const spillWrite = (c: Buffer): void => {
+      const w = writer!;
+      if (!w.write(c) && draining !== w) {
+        // the rest of the current chunk is still written (bounded by one decompressed chunk)
+        decomp.pause();
+        draining = w;
+        w.onDrain(() => {
+          if (draining === w) draining = null;
+          if (!failed) decomp.resume();
+        });
+      }
+    };
 
     const onEntry = (header: TarHeader): boolean => {
       if (failed) throw STOP;
@@ -227,9 +275,10 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
       const idx = table.add(table.internDir(dir), base, type, header.mode, header.uid, header.gid, size, header.mtime);
       if (link !== undefined) table.links.set(idx, link);
 
-      const matched = selectors?.match(path, base, type === TYPE_FILE ? header.mode : undefined);
+      const matched = selectors?.match(path, base, type === TYPE_FILE ? header.mode : undefined, conditional);
       if (!matched) return false;
       table.selectedBy.set(idx, matched);
+      scanner = null;
       if (type !== TYPE_FILE) return false;
       if (unsupported) {
         issues?.record({ code: 'ARCHIVE_CORRUPT', message: `${what}: ${path} is a ${unsupported}; its content is not kept`, path, layer });
@@ -239,6 +288,17 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
       if (size > max) {
         issues?.record({ code: 'LIMIT_EXCEEDED', message: `${what}: ${path} is ${size} bytes, over the selector limit of ${max}; content not kept`, path, layer });
         return false;
+      }
+      if (conditional.length) {
+        keepAlways = matched.filter((i) => !conditional.includes(i));
+        condSel = [...conditional];
+        condOwner = [];
+        const markers: Buffer[] = [];
+        for (const i of condSel) for (const m of selectors!.markers(i)) {
+          markers.push(m);
+          condOwner.push(i);
+        }
+        scanner = new MarkerScanner(markers);
       }
       if (size <= inlineMax || !opts.spill) {
         if (size > inlineMax) {
@@ -250,11 +310,15 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
         chunks = [];
         return true;
       }
-      sink = SINK_SPILL;
       sinkIdx = idx;
       sinkPath = path;
-      writer = opts.spill.writer();
-      spilling.add(writer);
+      if (scanner && keepAlways.length === 0) {
+        sink = SINK_HOLD;
+        chunks = [];
+        held = 0;
+        return true;
+      }
+      startSpill();
       return true;
     };
 
@@ -262,24 +326,54 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
       if (failed) throw STOP;
       if (sink === SINK_MEM) {
         chunks.push(c);
-      } else if (!writer!.write(c)) {
-        // the rest of the current chunk is still written (bounded by one decompressed chunk)
-        decomp.pause();
-        writer!.onDrain(() => {
-          if (!failed) decomp.resume();
-        });
+        return;
       }
+      if (scanner && !scanner.done) scanner.write(c);
+      if (sink === SINK_HOLD) {
+        chunks.push(c);
+        held += c.length;
+        if (scanner!.anyFound || held > HOLD_MAX) {
+          const list = chunks;
+          chunks = [];
+          startSpill();
+          for (const x of list) spillWrite(x);
+        }
+        return;
+      }
+      spillWrite(c);
     };
 
     const onEnd = (): void => {
       if (failed) throw STOP;
       const idx = sinkIdx;
+      let sel: number[] | null | undefined;
       if (sink === SINK_MEM) {
         // a copy: the slices point into larger decompression buffers
         const data = chunks.length === 1 ? Buffer.from(chunks[0]!) : Buffer.concat(chunks);
         chunks = [];
-        table.contents.set(idx, { kind: 'mem', data });
+        if (scanner) {
+          scanner.write(data);
+          sel = finalSelectors();
+        }
+        if (sel === null) table.selectedBy.delete(idx);
+        else {
+          if (sel) table.selectedBy.set(idx, sel);
+          table.contents.set(idx, { kind: 'mem', data });
+        }
+      } else if (sink === SINK_HOLD) {
+        // no marker showed in a file of at most HOLD_MAX bytes: nobody wants it
+        chunks = [];
+        held = 0;
+        table.selectedBy.delete(idx);
+      } else if (scanner && (sel = finalSelectors()) === null) {
+        const w = writer!;
+        writer = null;
+        spilling.delete(w);
+        w.abort();
+        table.selectedBy.delete(idx);
+        if (decomp.isPaused()) decomp.resume();
       } else {
+        if (sel) table.selectedBy.set(idx, sel);
         const w = writer!;
         const path = sinkPath;
         writer = null;
@@ -300,6 +394,7 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
         if (decomp.isPaused()) decomp.resume();
       }
       sink = 0;
+      scanner = null;
     };
 
     const parser = new TarParser({ entry: onEntry, data: onData, end: onEnd });

@@ -317,6 +317,7 @@ export const goBinaryCataloger: Cataloger = {
   name: 'go-binary',
   version: '1',
   tags: ['language', 'binary', 'installed', 'image', 'directory'],
-  selector: { executables: true, maxSize: MAX_BINARY },
+  // readGoBuildInfo finds nothing in a file without the build info magic: keep only files holding it
+  selector: { executables: true, contentMarkers: [MAGIC.toString('latin1')], maxSize: MAX_BINARY },
   catalog: (ctx) => catalogGo(ctx, 'go-binary'),
 };

@@ -277,7 +277,8 @@ export const rustAuditBinaryCataloger: Cataloger = {
   name: 'rust-audit-binary',
   version: '1',
   tags: ['language', 'binary', 'installed', 'image', 'directory'],
-  selector: { executables: true, maxSize: MAX_BINARY },
+  // findAuditSection needs a section named ".dep-v0" (ELF string table, Mach-O or PE section header): keep only files holding the name
+  selector: { executables: true, contentMarkers: ['.dep-v0'], maxSize: MAX_BINARY },
   catalog: (ctx) => catalogAuditable(ctx, 'rust-audit-binary'),
 };
 

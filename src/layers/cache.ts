@@ -4,8 +4,9 @@
  * files as misses. Nothing in here is fatal: a cache that cannot be written is just not written.
  *
  *   verify/<sha256(binding \0 layer digest)>.json   verification records
- *   analysis/<sha256(diffId \0 selectorsKey)>.json  layer analysis (entry metadata, selected content refs)
- *   blobs/<sha256>                                  selected contents, content-addressed
+ *   analysis/<sha256(diffId \0 selectorsKey)>.json  layer analysis (entry metadata, selected content refs,
+ *                                                   small selected contents inline with their sha256)
+ *   blobs/<sha256>                                  larger selected contents, content-addressed
  *
  * Security rule: a layer may be skipped (served from an analysis record) only when a
  * verification record exists for the exact binding the source gives for it and that record's
@@ -40,7 +41,15 @@ interface AnalysisFile {
   uncompressedSize: number;
   tarEntries: number;
   table: TableRecord;
+  /** small contents kept in the record itself: [entry index, sha256 hex, base64]; checked when the record is read */
+  inline?: [number, string, string][];
 }
+
+/**
+ * Selected contents up to this size go into the analysis record rather than one blob file each: a
+ * warm run then reads one file per layer instead of opening, stat-ing and hashing hundreds.
+ */
+export const CACHE_INLINE_MAX = 64 * 1024;
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 const HEX64 = /^[a-f0-9]{64}$/;
@@ -120,10 +129,19 @@ export class LayerCache {
       for (const [, h] of f.table.contents) if (!HEX64.test(h)) return undefined;
       const table = LayerTable.fromRecord(f.table, (h) => this.blobPath(h));
       // every referenced blob must be there with the right size (contents are hashed again when read)
-      for (const ref of table.contents.values()) {
-        if (ref.kind !== 'file') return undefined;
-        const st = await stat(ref.path);
-        if (st.size !== ref.size) return undefined;
+      await Promise.all(
+        [...table.contents.values()].map(async (ref) => {
+          if (ref.kind !== 'file') throw new Error('bad ref');
+          const st = await stat(ref.path);
+          if (st.size !== ref.size) throw new Error('bad size');
+        }),
+      );
+      // inline contents: checked against their digest and size once, here
+      for (const [i, h, b64] of f.inline ?? []) {
+        if (!Number.isInteger(i) || i < 0 || i >= table.count || table.contents.has(i) || typeof h !== 'string' || !HEX64.test(h)) return undefined;
+        const data = Buffer.from(b64, 'base64');
+        if (data.length !== table.sizes[i] || createHash('sha256').update(data).digest('hex') !== h) return undefined;
+        table.contents.set(i, { kind: 'mem', data, sha256: h });
       }
       return { table, uncompressedSize: f.uncompressedSize, tarEntries: f.tarEntries };
     } catch {
@@ -134,8 +152,13 @@ export class LayerCache {
   async putAnalysis(diffId: string, selectorsKey: string, a: { table: LayerTable; uncompressedSize: number; tarEntries: number }): Promise<boolean> {
     try {
       const hashes = new Map<number, string>();
+      const inline: [number, string, string][] = [];
       for (const [i, ref] of a.table.contents) {
         let hex: string;
+        if (ref.kind === 'mem' && ref.data.length <= CACHE_INLINE_MAX) {
+          inline.push([i, ref.sha256 ?? createHash('sha256').update(ref.data).digest('hex'), ref.data.toString('base64')]);
+          continue;
+        }
         if (ref.kind === 'mem') {
           hex = ref.sha256 ?? createHash('sha256').update(ref.data).digest('hex');
           if (!(await exists(this.blobPath(hex)))) {
@@ -165,6 +188,7 @@ export class LayerCache {
         uncompressedSize: a.uncompressedSize,
         tarEntries: a.tarEntries,
         table: a.table.toRecord(hashes),
+        ...(inline.length ? { inline } : {}),
       };
       return await this.#atomicWrite(this.#analysisPath(diffId, selectorsKey), JSON.stringify(f));
     } catch {

@@ -199,7 +199,7 @@ describe('buildImageFilesystem', () => {
 });
 
 describe('layer cache', () => {
-  const sel = [{ id: 'os', version: '1', basenames: ['os-release'] }];
+  const sel = [{ id: 'os', version: '1', basenames: ['os-release', 'big'] }];
   const mk = async (binding?: string) =>
     layer([{ name: 'etc/os-release', content: 'ID=cached\n' }, { name: 'big', content: Buffer.alloc(1_500_000, 3) }], 'gzip', binding);
 
@@ -257,6 +257,18 @@ describe('layer cache', () => {
     const b = fakeImage([l]);
     track(await buildImageFilesystem(b, { selectors: sel, cache: LayerCache.open(dir) }));
     expect(b.opens).toEqual([1]);
+    // small contents live in the analysis record: a tampered one makes the record a miss
+    for (const f of await readdir(join(dir, 'analysis'))) {
+      const p = join(dir, 'analysis', f);
+      const rec = JSON.parse((await fsRead(p)).toString('utf8')) as { inline: [number, string, string][] };
+      expect(rec.inline).toHaveLength(1);
+      rec.inline[0]![2] = Buffer.from('ID=tampered').toString('base64');
+      await writeFile(p, JSON.stringify(rec));
+    }
+    const t = fakeImage([l]);
+    const fsT = track(await buildImageFilesystem(t, { selectors: sel, cache: LayerCache.open(dir) }));
+    expect(t.opens).toEqual([1]);
+    expect((await fsT.readFile('/etc/os-release'))?.toString()).toBe('ID=cached\n');
     // a tampered content blob is refused when read
     for (const f of await readdir(join(dir, 'blobs'))) {
       const p = join(dir, 'blobs', f);
@@ -268,7 +280,8 @@ describe('layer cache', () => {
     const c = fakeImage([l]);
     const fs2 = track(await buildImageFilesystem(c, { selectors: sel, cache: LayerCache.open(dir), issues }));
     expect(c.opens).toEqual([0]);
-    expect(await fs2.readFile('/etc/os-release')).toBeUndefined();
+    expect((await fs2.readFile('/etc/os-release'))?.toString()).toBe('ID=cached\n');
+    expect(await fs2.readFile('/big')).toBeUndefined();
     expect(issues.issues.map((i) => i.code)).toContain('CACHE_ERROR');
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileSelectors, selectorsKey } from './selectors.js';
+import { compileSelectors, globToRegExpSource, selectorsKey } from './selectors.js';
 
 describe('selectors', () => {
   const sel = compileSelectors([
@@ -48,5 +48,28 @@ describe('selectors', () => {
     expect(s.match('/usr/bin/tool', 'tool', 0o644, cond)).toEqual([s.indexOf('rust')]);
     expect(cond).toEqual([]);
     expect(s.markers(s.indexOf('go'))[0]?.toString('latin1')).toBe('\xff Go buildinf:');
+  });
+
+  it('prefilters globs without changing what matches', () => {
+    const globs = [
+      '/var/lib/dpkg/status.d/*', '/usr/share/doc/*/copyright', '**/node_modules/**/package.json', '**/*.dist-info/METADATA',
+      '**/*.jar', '**/bin/python3*', '**/libssl.so*', '**/go/VERSION', '**/release', 'opt/*/x?', '**/{a,b/c}.txt', '**/*',
+    ];
+    const paths = [
+      '/var/lib/dpkg/status.d/libc6', '/var/lib/dpkg/status.d', '/usr/share/doc/curl/copyright', '/usr/share/doc/copyright',
+      '/app/node_modules/a/b/package.json', '/app/package.json', '/node_modules/package.json', '/x/y.dist-info/METADATA',
+      '/a.jar', '/lib/x.jar.bak', '/usr/bin/python3.11', '/usr/lib/libssl.so.3', '/usr/local/go/VERSION', '/etc/release',
+      '/opt/p/xy', '/opt/p/q/xy', '/q/a.txt', '/q/b/c.txt', '/q/c.txt', '/plain',
+    ];
+    const plain = globs.slice(0, -2); // without the open-ended ones that switch the prefilter off
+    const sets = [globs, plain, ...plain.map((_, k) => plain.filter((_, j) => j !== k))];
+    for (const set of sets) {
+      const s = compileSelectors(set.map((g, i) => ({ id: `g${String(i).padStart(2, '0')}`, version: '1', globs: [g] })));
+      for (const p of paths) {
+        const want = set.flatMap((g, i) => (new RegExp(`^${globToRegExpSource(g)}$`, 's').test(p) ? [i] : []));
+        const got = (s.match(p, p.slice(p.lastIndexOf('/') + 1)) ?? []).map((i) => Number(s.list[i]!.id.slice(1)));
+        expect([p, got]).toEqual([p, want]);
+      }
+    }
   });
 });

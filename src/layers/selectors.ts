@@ -103,7 +103,33 @@ export function compileSelectors(selectors: readonly FileSelector[] = []): Compi
       globRes.push({ index: i, re: new RegExp(`^${src}$`, 's') });
     }
   });
-  const anyGlob = globSources.length ? new RegExp(`^(?:${globSources.join('|')})$`, 's') : null;
+  // the prefilter: globs starting with "**/" share one leading "(?:/|/.*/)", so the regular expression
+  // backtracks over the path's slashes once rather than once per glob
+  const ANY_DIR = '(?:/|/.*/)';
+  const tails = globSources.filter((g) => g.startsWith(ANY_DIR)).map((g) => g.slice(ANY_DIR.length));
+  const rest = globSources.filter((g) => !g.startsWith(ANY_DIR));
+  const alts = [...(tails.length ? [`${ANY_DIR}(?:${tails.join('|')})`] : []), ...rest];
+  const anyGlob = alts.length ? new RegExp(`^(?:${alts.join('|')})$`, 's') : null;
+  // cheaper necessary conditions: a "**/..." glob needs the basename to match its last segment (one
+  // with "**" or braces, which may hold slashes, lets every basename through); any other glob needs
+  // the path to start with its literal prefix
+  const allGlobs = list.flatMap((s) => s.globs ?? []).map((g) => (g.startsWith('/') ? g : '/' + g));
+  const anyDirGlobs = allGlobs.filter((g) => g.startsWith('/**/'));
+  const prefixes = [...new Set(allGlobs.filter((g) => !g.startsWith('/**/')).map((g) => g.slice(0, g.search(/[*?{[]|$/))))];
+  const lastSeg = (g: string) => g.slice(g.lastIndexOf('/') + 1);
+  const openEnded = anyDirGlobs.some((g) => g.includes('{') || g.includes('[') || lastSeg(g).includes('**') || lastSeg(g) === '');
+  const lastSegs = [...new Set(anyDirGlobs.map((g) => globToRegExpSource(lastSeg(g)).slice(1)))];
+  // segments starting with "*" share one leading "[^/]*" (one backtracking pass over the basename)
+  const STAR = '[^/]*';
+  const starTails = lastSegs.filter((x) => x.startsWith(STAR)).map((x) => x.slice(STAR.length));
+  const segAlts = [...lastSegs.filter((x) => !x.startsWith(STAR)), ...(starTails.length ? [`${STAR}(?:${starTails.join('|')})`] : [])];
+  const baseFilter = segAlts.length ? new RegExp(`^(?:${segAlts.join('|')})$`, 's') : null;
+  const mayMatchGlob = (path: string, basename: string): boolean => {
+    if (openEnded || prefixes.includes('/')) return true;
+    if (baseFilter && baseFilter.test(basename)) return true;
+    for (const p of prefixes) if (path.startsWith(p)) return true;
+    return false;
+  };
   const execSelectors = list.flatMap((s, i) => (s.executables ? [i] : []));
   const markerBufs = list.map((s) => (s.executables && s.contentMarkers?.length ? s.contentMarkers.map((m) => Buffer.from(m, 'latin1')) : []));
   const anyMarkers = markerBufs.some((m) => m.length > 0);
@@ -131,7 +157,7 @@ export function compileSelectors(selectors: readonly FileSelector[] = []): Compi
         for (const i of b) if (!out.includes(i)) out.push(i);
       }
       let globHits: number[] | undefined;
-      if (anyGlob && anyGlob.test(path)) {
+      if (anyGlob && mayMatchGlob(path, basename) && anyGlob.test(path)) {
         out ??= [];
         globHits = globRes.filter((g) => g.re.test(path)).map((g) => g.index);
         for (const i of globHits) if (!out.includes(i)) out.push(i);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run demo`: the main job on an embedded default, with no setup beyond `npm ci`.
 // Builds a small two-layer image with the project's testkit (an OCI layout in a temp dir),
-// then runs `drydock inspect`, `inspect --verify` and `inspect --files --scope all-layers` on it.
+// then runs `drydock inspect`, `inspect --verify`, `inspect --files --scope all-layers` and `sbom` on it.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,11 +21,21 @@ try {
           { path: '/etc/os-release', content: 'ID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n' },
           { path: '/usr/bin/tool', content: '#!/bin/sh\necho tool\n', mode: 0o755 },
           { path: '/usr/bin/helper', type: 'symlink', linkname: 'tool' },
+          {
+            path: '/var/lib/dpkg/status',
+            content:
+              'Package: openssl\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.0.15-1~deb12u1\nDepends: libssl3\n\n' +
+              'Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nSource: openssl\nVersion: 3.0.15-1~deb12u1\n',
+          },
         ],
       },
       {
         createdBy: 'RUN rm /usr/bin/tool && echo mode=prod > /etc/app.conf',
-        entries: [whiteout('/usr/bin/tool'), { path: '/etc/app.conf', content: 'mode=prod\n' }],
+        entries: [
+          whiteout('/usr/bin/tool'),
+          { path: '/etc/app.conf', content: 'mode=prod\n' },
+          { path: '/app/node_modules/lodash/package.json', content: '{"name":"lodash","version":"4.17.15","license":"MIT"}' },
+        ],
       },
     ],
     config: { cmd: ['/bin/sh'], env: ['PATH=/usr/bin:/bin'], labels: { 'org.opencontainers.image.title': 'drydock demo' } },
@@ -38,6 +48,7 @@ try {
     ['inspect', target, ...cache],
     ['inspect', target, '--verify', ...cache],
     ['inspect', target, '--files', '--scope', 'all-layers', ...cache],
+    ['sbom', target, ...cache],
   ]) {
     process.stdout.write(`\n$ drydock ${args.join(' ').replaceAll(work, '$TMP')}\n`);
     const r = spawnSync(process.execPath, [join(root, 'dist/cli.js'), ...args], { stdio: 'inherit' });

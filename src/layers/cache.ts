@@ -7,6 +7,8 @@
  *   analysis/<sha256(diffId \0 selectorsKey)>.json  layer analysis (entry metadata, selected content refs,
  *                                                   small selected contents inline with their sha256)
  *   blobs/<sha256>                                  larger selected contents, content-addressed
+ *   results/<key>.json                              a consumer's result over whole verified images (sbom:
+ *                                                   the inventory), keyed by everything it depends on
  *
  * Security rule: a layer may be skipped (served from an analysis record) only when a
  * verification record exists for the exact binding the source gives for it and that record's
@@ -149,6 +151,27 @@ export class LayerCache {
     }
   }
 
+  /**
+   * A consumer's result stored under `key` (a sha256 hex the caller derives from everything the
+   * result depends on), or undefined. The caller must have checked that every layer of the image is
+   * verified for its source (isVerified) before trusting it.
+   */
+  async getResult<T>(key: string): Promise<T | undefined> {
+    if (!HEX64.test(key)) return undefined;
+    try {
+      const f = JSON.parse(await readFile(join(this.dir, 'results', `${key}.json`), 'utf8')) as { format?: string; key?: string; value?: T };
+      if (f.format !== LAYERS_FORMAT_VERSION || f.key !== key || f.value === undefined) return undefined;
+      return f.value;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async putResult(key: string, value: unknown): Promise<boolean> {
+    if (!HEX64.test(key)) return false;
+    return this.#atomicWrite(join(this.dir, 'results', `${key}.json`), JSON.stringify({ format: LAYERS_FORMAT_VERSION, key, value }));
+  }
+
   async putAnalysis(diffId: string, selectorsKey: string, a: { table: LayerTable; uncompressedSize: number; tarEntries: number }): Promise<boolean> {
     try {
       const hashes = new Map<number, string>();
@@ -196,6 +219,7 @@ export class LayerCache {
     }
   }
 }
+
 
 async function exists(p: string): Promise<boolean> {
   try {

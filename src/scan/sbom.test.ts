@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IssueLog } from '../core/issues.js';
 import type { Cataloger } from '../catalog/types.js';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageId, type Package } from '../model/index.js';
 import { buildImage, tempDir, writeOciLayout } from '../../test/testkit/index.js';
@@ -87,6 +88,48 @@ describe('sbomImage', () => {
       expect(inv.distro?.id).toBe('alpine');
       expect(inv.source.digest).toBe(img.manifest.digest);
       expect(inv.descriptor?.options?.catalogers).toEqual(['ok@1', 'boom@1']);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('a warm run reuses the inventory of verified layers; another cataloger version or a changed source does not', async () => {
+    const img = await buildImage({ layers: [{ createdBy: 'ADD x', entries: [{ path: '/ok.txt', content: 'ok' }] }] });
+    let calls = 0;
+    const mkOk = (version: string): Cataloger => ({
+      ...fake('ok', ['installed'], async (ctx) => {
+        calls++;
+        ctx.issues.record({ code: 'ARCHIVE_CORRUPT', severity: 'warning', message: 'a warning from cataloging', path: '/ok.txt' });
+        return {
+          packages: ctx.files().map((f) => {
+            const p = { type: 'generic' as const, name: 'thing', version: '1', locations: [ctx.locate(f.path, 'evidence')], foundBy: 'ok' };
+            return { ...p, id: packageId(p) };
+          }),
+        };
+      }),
+      version,
+    });
+    const t = tempDir('drydock-sbom-unit-');
+    try {
+      writeOciLayout(join(t.dir, 'l'), [{ image: img, tag: 'v1' }]);
+      const cacheDir = join(t.dir, 'cache');
+      const run = (c: Cataloger) => sbomImage(`oci-dir:${join(t.dir, 'l')}:v1`, { available: [c], issues: new IssueLog(), cacheDir });
+      const cold = await run(mkOk('1'));
+      expect(calls).toBe(1);
+      const events: string[] = [];
+      const warm = await sbomImage(`oci-dir:${join(t.dir, 'l')}:v1`, { available: [mkOk('1')], issues: new IssueLog(), cacheDir, events: (e) => events.push(`${e.type}${'cached' in e ? `:${String(e.cached)}` : ''}`) });
+      expect(calls).toBe(1);
+      expect(warm).toEqual(cold);
+      expect(warm.issues.map((i) => i.code)).toEqual(['ARCHIVE_CORRUPT']);
+      expect(events).toContain('layer-done:true');
+      await run(mkOk('2'));
+      expect(calls).toBe(2);
+      // the layout's blob is rewritten: its verification binding changes, the layer is read again
+      const blob = join(t.dir, 'l', 'blobs', ...img.layers[0]!.digest.split(':'));
+      writeFileSync(blob, readFileSync(blob));
+      utimesSync(blob, new Date(0), new Date(0));
+      await run(mkOk('1'));
+      expect(calls).toBe(3);
     } finally {
       t.cleanup();
     }

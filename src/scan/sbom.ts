@@ -4,9 +4,10 @@
  * packages; then a generic post-processing pass (layer attribution, file ownership, dedupe,
  * deterministic order) produces the neutral Inventory that sbom/ encodes.
  */
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { DrydockError } from '../core/errors.js';
-import { IssueLog } from '../core/issues.js';
+import { IssueLog, type Issue } from '../core/issues.js';
 import { DISTRO_SELECTOR, detectDistro } from '../catalog/distro.js';
 import { allCatalogers } from '../catalog/registry.js';
 import { selectorOf, type CatalogContext, type Cataloger, type CatalogerTag } from '../catalog/types.js';
@@ -151,6 +152,20 @@ function hiddenLayerContext(c: Cataloger, fs: ImageFilesystem, issues: IssueLog,
   };
 }
 
+/** What a warm run reuses when every layer is verified for its source: the catalog results of the image. */
+interface CachedInventory {
+  distro?: Distro;
+  packages: Package[];
+  relationships: Relationship[];
+  /** issues recorded while reading layers and cataloging */
+  issues: Issue[];
+  /** entries per layer, for the progress events */
+  entries: number[];
+}
+
+/** Bump when the cached inventory's shape or its post-processing changes. */
+const INVENTORY_CACHE_FORMAT = 'sbom-inventory/1';
+
 const OS_TYPES = new Set(['deb', 'apk', 'rpm']);
 
 /** Layer attribution, file ownership, dedupe and order: the same for every ecosystem. */
@@ -241,9 +256,73 @@ export async function sbomImage(target: string | Target, opts: SbomOptions = {})
   const image = await openImage(target, imageOptions({ ...opts, issues }));
   try {
     const catalogers = selectCatalogers(opts.catalogers, image.target.kind, opts.available ?? allCatalogers());
+    const selectors = [DISTRO_SELECTOR, ...catalogers.map(selectorOf)];
+    const cache = openCache(opts.cacheDir);
+    const kind = image.target.kind;
+    const tool = opts.tool ?? { name: 'drydock', version: '0.0.0' };
+    const finish = (distro: Distro | undefined, layers: LayerRef[], done: { packages: Package[]; relationships: Relationship[] }): Inventory => ({
+      source: {
+        target: image.target.input,
+        kind,
+        name: image.name,
+        ...(image.rootDir === undefined && image.digest ? { digest: image.digest } : {}),
+        ...(image.rootDir === undefined && image.configDigest ? { configDigest: image.configDigest } : {}),
+        ...(image.rootDir === undefined ? { platform: formatPlatform(image.platform) } : {}),
+        layers,
+      },
+      ...(distro ? { distro } : {}),
+      packages: done.packages,
+      relationships: done.relationships,
+      issues: issues.sorted(),
+      descriptor: {
+        name: tool.name,
+        version: tool.version,
+        options: {
+          catalogers: catalogers.map((c) => `${c.name}@${c.version}`),
+          scope,
+          ...(opts.image?.platform ? { platform: typeof opts.image.platform === 'string' ? opts.image.platform : formatPlatform(opts.image.platform) } : {}),
+        },
+      },
+    });
+
+    // The inventory of an image whose every layer is verified for this source (the layer cache's
+    // security rule) is a function of the layers (diffIDs, digests, history), the selectors, the
+    // catalogers and the options: a warm run reuses it without reading any layer.
+    let resultKey: string | undefined;
+    if (cache && image.rootDir === undefined && image.layers.length > 0) {
+      const refs = image.layers.map((l) => ({ index: l.index, digest: l.digest, diffId: l.diffId, ...(l.createdBy ? { createdBy: l.createdBy } : {}) }));
+      resultKey = createHash('sha256')
+        .update(
+          JSON.stringify({
+            format: INVENTORY_CACHE_FORMAT,
+            kind,
+            scope,
+            layers: refs,
+            selectors: compileSelectors(selectors).key,
+            catalogers: catalogers.map((c) => `${c.name}@${c.version}`),
+          }),
+        )
+        .digest('hex');
+      let verified = true;
+      for (let i = 0; i < image.layers.length && verified; i++) {
+        const l = image.layers[i]!;
+        verified = await cache.isVerified(await image.verificationBinding(i), l.digest, l.diffId);
+      }
+      const hit = verified ? await cache.getResult<CachedInventory>(resultKey) : undefined;
+      if (hit && Array.isArray(hit.packages) && Array.isArray(hit.relationships) && Array.isArray(hit.issues) && Array.isArray(hit.entries)) {
+        const events = opts.events;
+        image.layers.forEach((l, i) => {
+          events?.({ type: 'layer-start', index: i, digest: l.digest, size: l.size });
+          events?.({ type: 'layer-done', index: i, digest: l.digest, entries: hit.entries[i] ?? 0, cached: true });
+        });
+        for (const is of hit.issues) issues.record(is);
+        return finish(hit.distro, refs, { packages: hit.packages, relationships: hit.relationships });
+      }
+    }
+    const issuesBefore = issues.issues.length;
     const fs = await buildImageFilesystem(image, {
-      selectors: [DISTRO_SELECTOR, ...catalogers.map(selectorOf)],
-      cache: openCache(opts.cacheDir),
+      selectors,
+      cache,
       scope,
       issues,
       ...(opts.limits ? { limits: opts.limits } : {}),
@@ -254,7 +333,6 @@ export async function sbomImage(target: string | Target, opts: SbomOptions = {})
     });
     try {
       const distro = await detectDistro((p) => fs.readFile(p));
-      const kind = image.target.kind;
       const packages: Package[] = [];
       const relationships: Relationship[] = [];
       for (const c of catalogers) {
@@ -284,32 +362,19 @@ export async function sbomImage(target: string | Target, opts: SbomOptions = {})
       }
       const layers = layerRefs(fs, image);
       const done = postProcess(packages, relationships, layers);
-      const tool = opts.tool ?? { name: 'drydock', version: '0.0.0' };
-      const inv: Inventory = {
-        source: {
-          target: image.target.input,
-          kind,
-          name: image.name,
-          ...(image.rootDir === undefined && image.digest ? { digest: image.digest } : {}),
-          ...(image.rootDir === undefined && image.configDigest ? { configDigest: image.configDigest } : {}),
-          ...(image.rootDir === undefined ? { platform: formatPlatform(image.platform) } : {}),
-          layers,
-        },
-        ...(distro ? { distro } : {}),
-        packages: done.packages,
-        relationships: done.relationships,
-        issues: issues.sorted(),
-        descriptor: {
-          name: tool.name,
-          version: tool.version,
-          options: {
-            catalogers: catalogers.map((c) => `${c.name}@${c.version}`),
-            scope,
-            ...(opts.image?.platform ? { platform: typeof opts.image.platform === 'string' ? opts.image.platform : formatPlatform(opts.image.platform) } : {}),
-          },
-        },
-      };
-      return inv;
+      const newIssues = issues.issues.slice(issuesBefore);
+      // a run with errors (a cataloger that threw, unreadable stored content) is not worth repeating
+      if (cache && resultKey && !newIssues.some((i) => i.severity === 'error')) {
+        const value: CachedInventory = {
+          ...(distro ? { distro } : {}),
+          packages: done.packages,
+          relationships: done.relationships,
+          issues: newIssues,
+          entries: fs.layers.map((l) => l.entries),
+        };
+        await cache.putResult(resultKey, value);
+      }
+      return finish(distro, layers, done);
     } finally {
       await fs.close();
     }

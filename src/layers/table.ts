@@ -20,6 +20,9 @@ export type ContentRef =
   /** a file of a `dir:` image, read from disk when asked for */
   | { kind: 'disk'; path: string; size: number };
 
+/** distinct basenames remembered per table for sharing (about 40 bytes each while walking) */
+const NAME_INDEX_MAX = 65536;
+
 export class LayerTable {
   count = 0;
   #cap: number;
@@ -55,7 +58,9 @@ export class LayerTable {
   }
 
   #grow(): void {
-    const cap = this.#cap * 2;
+    // doubling while small; past 64k entries by a quarter, so a grow's transient copy (old and
+    // new columns both live) and the slack left at the end stay small on 300k-entry layers
+    const cap = this.#cap < 65536 ? this.#cap * 2 : Math.ceil((this.#cap * 1.25) / 1024) * 1024;
     const g = <T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(a: T, C: new (n: number) => T): T => {
       const b = new C(cap);
       b.set(a);
@@ -81,10 +86,22 @@ export class LayerTable {
     return id;
   }
 
+  /**
+   * Basenames seen in this table, so a name that recurs (`index.js`, `__init__.py`, `f0001.txt` in
+   * every directory) is one string, not one per entry. Bounded; dropped by `seal()`.
+   */
+  #nameIndex: Map<string, string> | null = new Map();
+
   add(dirId: number, name: string, type: number, mode: number, uid: number, gid: number, size: number, mtime: number): number {
     if (this.count === this.#cap) this.#grow();
     const i = this.count++;
     this.dirOf[i] = dirId;
+    const ni = this.#nameIndex;
+    if (ni !== null) {
+      const shared = ni.get(name);
+      if (shared !== undefined) name = shared;
+      else if (ni.size < NAME_INDEX_MAX) ni.set(name, name);
+    }
     this.names.push(name);
     this.types[i] = type;
     this.modes[i] = mode & 0o7777;
@@ -116,10 +133,25 @@ export class LayerTable {
     return m;
   }
 
-  /** Trims the columns to their used length (after a walk). */
+  /**
+   * Trims the columns to their used length (after a walk). Views, not copies, when the slack is
+   * under a quarter of the capacity: a copy would hold old and new columns at the same time.
+   */
   seal(): void {
+    this.#nameIndex = null;
     const n = this.count;
     if (n === this.#cap) return;
+    if (n >= this.#cap * 0.75) {
+      this.dirOf = this.dirOf.subarray(0, n);
+      this.types = this.types.subarray(0, n);
+      this.modes = this.modes.subarray(0, n);
+      this.uids = this.uids.subarray(0, n);
+      this.gids = this.gids.subarray(0, n);
+      this.sizes = this.sizes.subarray(0, n);
+      this.mtimes = this.mtimes.subarray(0, n);
+      this.#cap = n;
+      return;
+    }
     this.dirOf = this.dirOf.slice(0, n);
     this.types = this.types.slice(0, n);
     this.modes = this.modes.slice(0, n);
@@ -178,6 +210,7 @@ export class LayerTable {
     t.count = n;
     t.#cap = n;
     t.names = r.names;
+    t.#nameIndex = null;
     t.dirs.length = 0;
     t.#dirIndex.clear();
     for (const d of r.dirs) {

@@ -3,7 +3,15 @@
  * problems it met (a bad page or slot is skipped, the rest is still read). A file that is not
  * a database of the kind at all throws DbFormatError.
  */
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
+
+/** better-sqlite3 (a native module) loads on the first SQLite rpmdb, not with every command */
+let sqlite: typeof Database | undefined;
+function loadSqlite(): typeof Database {
+  sqlite ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+  return sqlite;
+}
 
 export class DbFormatError extends Error {}
 
@@ -22,7 +30,8 @@ export function readSqlite(buf: Buffer): Blobs {
   if (copy[19] === 2) copy[19] = 1;
   let db: Database.Database;
   try {
-    db = new Database(copy, { readonly: true });
+    const Sqlite = loadSqlite();
+    db = new Sqlite(copy, { readonly: true });
   } catch (e) {
     throw new DbFormatError(`cannot open the SQLite database: ${(e as Error).message}`);
   }

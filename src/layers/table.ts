@@ -16,7 +16,14 @@ export const TYPE_HARDLINK = 3;
 export type ContentRef =
   | { kind: 'mem'; data: Buffer; sha256?: string }
   /** a file named by its sha256 in the spill store or in the layer cache */
-  | { kind: 'file'; path: string; sha256: string; size: number }
+  | {
+      kind: 'file';
+      path: string;
+      sha256: string;
+      size: number;
+      /** written this run to the private spill store (mode 0700) and hashed as it was written: not hashed again when read */
+      spilled?: boolean;
+    }
   /** a file of a `dir:` image, read from disk when asked for */
   | { kind: 'disk'; path: string; size: number };
 

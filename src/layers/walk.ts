@@ -386,7 +386,7 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
             fail(err instanceof DrydockError ? err : new DrydockError('IO_ERROR', `${what}: cannot spill ${path}`, { cause: err }));
             return;
           }
-          table.contents.set(idx, { kind: 'file', path: opts.spill!.pathOf(hex), sha256: hex, size: w.bytes });
+          table.contents.set(idx, { kind: 'file', path: opts.spill!.pathOf(hex), sha256: hex, size: w.bytes, spilled: true });
           finish();
         });
         // a writer that is ending emits 'finish', not 'drain': if its last write paused the

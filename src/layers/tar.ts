@@ -171,28 +171,41 @@ export class TarParser {
     this.#h = handler;
   }
 
+  /**
+   * Assembles one 512-byte block (a header, or a GNU sparse extension) from `chunk` at `p`,
+   * without a copy when the whole block is there, and hands it on. Returns the new position.
+   */
+  #block(chunk: Buffer, p: number, sparseExt: boolean): number {
+    let block: Buffer | undefined;
+    if (this.#hdrFill === 0 && chunk.length - p >= BLOCK) {
+      block = chunk.subarray(p, p + BLOCK);
+      p += BLOCK;
+    } else {
+      const take = Math.min(BLOCK - this.#hdrFill, chunk.length - p);
+      chunk.copy(this.#hdr, this.#hdrFill, p, p + take);
+      this.#hdrFill += take;
+      p += take;
+      if (this.#hdrFill === BLOCK) {
+        this.#hdrFill = 0;
+        block = this.#hdr;
+      }
+    }
+    if (block) {
+      if (sparseExt) this.#sparseExt(block);
+      else this.#header(block);
+    }
+    return p;
+  }
+
   write(chunk: Buffer): void {
     let p = 0;
     const n = chunk.length;
     this.offset += n;
     while (p < n) {
       switch (this.#state) {
-        case S_HEADER: {
-          if (this.#hdrFill === 0 && n - p >= BLOCK) {
-            this.#header(chunk.subarray(p, p + BLOCK));
-            p += BLOCK;
-          } else {
-            const take = Math.min(BLOCK - this.#hdrFill, n - p);
-            chunk.copy(this.#hdr, this.#hdrFill, p, p + take);
-            this.#hdrFill += take;
-            p += take;
-            if (this.#hdrFill === BLOCK) {
-              this.#hdrFill = 0;
-              this.#header(this.#hdr);
-            }
-          }
+        case S_HEADER:
+          p = this.#block(chunk, p, false);
           break;
-        }
         case S_DATA: {
           const take = Math.min(this.#missing, n - p);
           if (this.#want) this.#h.data(chunk.subarray(p, p + take));
@@ -210,22 +223,9 @@ export class TarParser {
           if (this.#longFill === long.length) this.#endLong();
           break;
         }
-        case S_SPARSE_EXT: {
-          if (this.#hdrFill === 0 && n - p >= BLOCK) {
-            this.#sparseExt(chunk.subarray(p, p + BLOCK));
-            p += BLOCK;
-          } else {
-            const take = Math.min(BLOCK - this.#hdrFill, n - p);
-            chunk.copy(this.#hdr, this.#hdrFill, p, p + take);
-            this.#hdrFill += take;
-            p += take;
-            if (this.#hdrFill === BLOCK) {
-              this.#hdrFill = 0;
-              this.#sparseExt(this.#hdr);
-            }
-          }
+        case S_SPARSE_EXT:
+          p = this.#block(chunk, p, true);
           break;
-        }
         case S_PAD: {
           const take = Math.min(this.#pad, n - p);
           p += take;

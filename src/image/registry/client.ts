@@ -587,12 +587,11 @@ export class RegistryClient {
 
   // ---------------------------------------------------------------- manifests
 
-  /** Fetches a manifest or index by tag or digest and verifies it (see RawManifest). */
-  async getManifest(repo: RepoRef, reference: string, opts: { accept?: string[]; signal?: AbortSignal } = {}): Promise<RawManifest> {
-    const what = this.#manifestWhat(repo, reference);
-    const res = await this.#send({
+  /** GET or HEAD of a manifest by tag or digest, accepting the given (or default) media types. */
+  #requestManifest(method: 'GET' | 'HEAD', repo: RepoRef, reference: string, what: string, opts: { accept?: string[]; signal?: AbortSignal }) {
+    return this.#send({
       registry: repo.registry,
-      method: 'GET',
+      method,
       url: this.#repoUrl(repo, `manifests/${reference}`),
       headers: { accept: (opts.accept ?? DEFAULT_MANIFEST_ACCEPT).join(', ') },
       scopes: this.#pull(repo),
@@ -600,6 +599,12 @@ export class RegistryClient {
       signal: opts.signal,
       followRedirects: true,
     });
+  }
+
+  /** Fetches a manifest or index by tag or digest and verifies it (see RawManifest). */
+  async getManifest(repo: RepoRef, reference: string, opts: { accept?: string[]; signal?: AbortSignal } = {}): Promise<RawManifest> {
+    const what = this.#manifestWhat(repo, reference);
+    const res = await this.#requestManifest('GET', repo, reference, what, opts);
     if (res.status !== 200) throw await this.#statusError(res, what, 'manifest');
     const cap = this.#opts.maxManifestBytes ?? DEFAULT_MAX_MANIFEST;
     const tooLarge = (): DrydockError => new DrydockError('MANIFEST_INVALID', `${what}: larger than the ${cap}-byte limit`);
@@ -658,16 +663,7 @@ export class RegistryClient {
   /** HEAD of a manifest: digest, media type and size, or undefined when it does not exist. */
   async headManifest(repo: RepoRef, reference: string, opts: { accept?: string[]; signal?: AbortSignal } = {}): Promise<{ digest: string; mediaType: string; size: number } | undefined> {
     const what = this.#manifestWhat(repo, reference);
-    const res = await this.#send({
-      registry: repo.registry,
-      method: 'HEAD',
-      url: this.#repoUrl(repo, `manifests/${reference}`),
-      headers: { accept: (opts.accept ?? DEFAULT_MANIFEST_ACCEPT).join(', ') },
-      scopes: this.#pull(repo),
-      what,
-      signal: opts.signal,
-      followRedirects: true,
-    });
+    const res = await this.#requestManifest('HEAD', repo, reference, what, opts);
     await res.body.dump().catch(() => {});
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw await this.#statusError(res, what, 'manifest');

@@ -6,7 +6,7 @@
 import { DrydockError } from '../../core/errors.js';
 import type { Issue } from '../../core/issues.js';
 import { comparePackages, packageId } from '../../model/ids.js';
-import type { Inventory, LayerRef, Location, Package, PackageType, Relationship, RelationshipType } from '../../model/package.js';
+import type { Distro, Inventory, InventorySource, LayerRef, Location, Package, PackageType, Relationship, RelationshipType } from '../../model/package.js';
 
 export type Json = Record<string, unknown>;
 
@@ -183,6 +183,20 @@ export interface RelationshipDraft {
  * Gives drafts their content-derived ids (packageId), merges drafts that get the same id,
  * maps relationships from document refs to ids, and sorts everything.
  */
+/** The inventory fields around the packages: source, distro, and the tool that wrote the document with its options. */
+export function inventoryHead(
+  source: InventorySource,
+  distro: Distro | undefined,
+  tool: { name: string; version: string } | undefined,
+  options: Record<string, unknown> = {},
+): Omit<Inventory, 'packages' | 'relationships' | 'issues'> {
+  return {
+    source,
+    ...(distro ? { distro } : {}),
+    ...(tool ? { descriptor: { ...tool, ...(Object.keys(options).length ? { options } : {}) } } : {}),
+  };
+}
+
 export function finish(
   ctx: DecodeContext,
   base: Omit<Inventory, 'packages' | 'relationships' | 'issues'>,

@@ -12,6 +12,7 @@ import type { Distro, Inventory, InventorySource, LayerRef, Location, PackageMet
 import {
   DecodeContext,
   finish,
+  inventoryHead,
   isPackageType,
   locationOf,
   namespaceFor,
@@ -279,17 +280,7 @@ export function decodeCycloneDx(doc: Json, opts: DecodeOptions = {}): Inventory 
     if (om) options[om[1]!] = optionValue(p.value);
   }
   const tool = meta ? toolOf(ctx, meta.tools) : undefined;
-  return finish(
-    ctx,
-    {
-      source: src,
-      ...(distro ? { distro } : {}),
-      ...(tool ? { descriptor: { ...tool, ...(Object.keys(options).length ? { options } : {}) } } : {}),
-    },
-    drafts,
-    rels,
-    issues,
-  );
+  return finish(ctx, inventoryHead(src, distro, tool, options), drafts, rels, issues);
 }
 
 function toolOf(ctx: DecodeContext, tools: unknown): { name: string; version: string } | undefined {

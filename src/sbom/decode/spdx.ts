@@ -13,6 +13,7 @@ import type { Distro, Inventory, InventorySource, LayerRef, Location, PackageTyp
 import {
   DecodeContext,
   finish,
+  inventoryHead,
   namespaceFor,
   optionValue,
   parseIssueText,
@@ -230,15 +231,5 @@ export function decodeSpdx(doc: Json, opts: DecodeOptions = {}): Inventory {
     if (issue) issues.push(issue);
   });
   if (version !== 'SPDX-2.3' && version !== 'SPDX-2.2') ctx.warn(`${version} is read as SPDX-2.3`);
-  return finish(
-    ctx,
-    {
-      source: src,
-      ...(distro ? { distro } : {}),
-      ...(tool ? { descriptor: { ...tool, ...(Object.keys(options).length ? { options } : {}) } } : {}),
-    },
-    drafts,
-    rels,
-    issues,
-  );
+  return finish(ctx, inventoryHead(src, distro, tool, options), drafts, rels, issues);
 }

@@ -8,6 +8,7 @@ import type { Distro, Inventory, InventorySource, LayerRef, Location, PackageTyp
 import {
   DecodeContext,
   finish,
+  inventoryHead,
   locationOf,
   namespaceFor,
   parsePurl,
@@ -138,5 +139,5 @@ export function decodeSyft(doc: Json, opts: DecodeOptions = {}): Inventory {
   const distro = distroOf(ctx, doc.distro);
   const desc = doc.descriptor && typeof doc.descriptor === 'object' ? (doc.descriptor as Json) : undefined;
   const tool = desc && typeof desc.name === 'string' ? { name: desc.name, version: typeof desc.version === 'string' ? desc.version : '' } : undefined;
-  return finish(ctx, { source: src, ...(distro ? { distro } : {}), ...(tool ? { descriptor: tool } : {}) }, drafts, rels);
+  return finish(ctx, inventoryHead(src, distro, tool), drafts, rels);
 }

@@ -6,7 +6,6 @@
  * Every run gets its own HOME, XDG dirs, TMPDIR and working directory inside one sandbox, so a
  * run never reads the developer's config and never writes outside the sandbox.
  */
-import { execFile } from 'node:child_process';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
@@ -14,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, runCli, type CliRun } from '../harness/cli.js';
 import {
   buildImage,
   buildIndex,
@@ -28,14 +28,8 @@ import {
   type BuiltLayer,
 } from '../testkit/index.js';
 
-const CLI = join(import.meta.dirname, '../../dist/cli.js');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
+type Run = CliRun;
 
 let sandbox: { dir: string; cleanup: () => void };
 let S = ''; // sandbox root
@@ -57,18 +51,7 @@ function baseEnv(): NodeJS.ProcessEnv {
 
 /** Runs the CLI; never throws. A run that outlives `timeoutMs` is killed (code null). */
 function drydock(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
-  const start = Date.now();
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { cwd: CWD, env: { ...baseEnv(), ...opts.env }, timeout: opts.timeoutMs ?? 20_000, maxBuffer: 64 << 20, killSignal: 'SIGKILL' },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
-        resolve({ code, stdout, stderr, ms: Date.now() - start });
-      },
-    );
-  });
+  return runCli(args, { cwd: CWD, env: { ...baseEnv(), ...opts.env }, timeoutMs: opts.timeoutMs ?? 20_000, maxBuffer: 64 << 20 });
 }
 
 /** A fatal error in the contract's shape: one `drydock: error [CODE]:` line, no stack trace. */

@@ -1,18 +1,13 @@
 /** drydock copy between local forms: digests kept, bad blobs refused, nothing half-written left behind. */
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type CliRun } from '../harness/cli.js';
 import { buildImage, buildIndex, sampleImage, tempDir, writeOciLayout, type BuiltImage } from '../testkit/index.js';
 
-const CLI = join(import.meta.dirname, '../../dist/cli.js');
 
-function drydock(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 99) : 0, stdout, stderr });
-    });
-  });
+function drydock(args: string[]): Promise<CliRun> {
+  return runCli(args);
 }
 
 describe('drydock copy', () => {

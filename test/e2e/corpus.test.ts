@@ -3,17 +3,15 @@
  * DRYDOCK_CORPUS points at the corpus (scripts/test.sh builds it with SKIP_BIG=1); without it these
  * tests are skipped locally and fail in CI (CI=true), so a missing corpus cannot pass silently.
  */
-import { execFile as execFileCb, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type CliRun } from '../harness/cli.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
 
-const execFile = promisify(execFileCb);
 const CORPUS = process.env.DRYDOCK_CORPUS ?? (existsSync('/var/tmp/drydock-corpus/images/app') ? '/var/tmp/drydock-corpus' : undefined);
-const CLI = join(import.meta.dirname, '../../dist/cli.js');
 
 if (!CORPUS && process.env.CI) {
   throw new Error('DRYDOCK_CORPUS is not set in CI: scripts/test.sh builds the corpus first');
@@ -23,14 +21,8 @@ const images = CORPUS
   ? ['base', 'app', 'distroless', 'big'].filter((n) => existsSync(join(CORPUS, 'images', n, 'index.json')))
   : [];
 
-async function drydock(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const r = await execFile('node', [CLI, ...args], { maxBuffer: 1 << 30, env: { ...process.env, ...env } });
-    return { stdout: r.stdout, stderr: r.stderr, code: 0 };
-  } catch (e) {
-    const err = e as { stdout: string; stderr: string; code: number };
-    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
-  }
+function drydock(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runCli(args, { env: { ...process.env, ...env }, timeoutMs: 600_000, maxBuffer: 1 << 30 });
 }
 
 async function inspectJson(target: string, extra: string[] = []): Promise<any> {

@@ -4,43 +4,21 @@
  * SPDX → CycloneDX and keeps names, versions, purls, licenses, dependencies and layers; other
  * tools' documents convert; bad input exits with the documented codes.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, sandboxEnv, type CliRun } from '../harness/cli.js';
 import { cyclonedxValidator, spdxValidator } from '../../src/sbom/testdata/schemas.js';
 import { buildImage, tempDir, writeOciLayout } from '../testkit/index.js';
 
-const CLI = join(import.meta.dirname, '../../dist/cli.js');
 const FIXTURES = join(import.meta.dirname, '../../src/sbom/decode/testdata');
 const env = { SOURCE_DATE_EPOCH: '1700000000' };
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 let sandbox: { dir: string; cleanup: () => void };
 
 function drydock(args: string[], extra: NodeJS.ProcessEnv = env): Promise<Run> {
-  const base: NodeJS.ProcessEnv = {};
-  for (const k of ['PATH', 'NODE_OPTIONS', 'LANG']) if (process.env[k] !== undefined) base[k] = process.env[k];
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      {
-        cwd: sandbox.dir,
-        env: { ...base, HOME: join(sandbox.dir, 'home'), XDG_CONFIG_HOME: join(sandbox.dir, 'xdg-config'), XDG_CACHE_HOME: join(sandbox.dir, 'cache'), TMPDIR: join(sandbox.dir, 'tmp'), ...extra },
-        timeout: 60_000,
-        maxBuffer: 64 << 20,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+  return runCli(args, { cwd: sandbox.dir, env: sandboxEnv(sandbox.dir, extra), maxBuffer: 64 << 20 });
 }
 
 interface Inv {

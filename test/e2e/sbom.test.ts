@@ -5,44 +5,22 @@
  * against its truth files. Assertions about an ecosystem are made only when its cataloger is
  * registered (`drydock catalogers --format json`).
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, sandboxEnv, type CliRun } from '../harness/cli.js';
 import { cyclonedxValidator, spdxValidator } from '../../src/sbom/testdata/schemas.js';
 import { buildImage, tempDir, writeOciLayout, type BuiltImage } from '../testkit/index.js';
 
-const CLI = join(import.meta.dirname, '../../dist/cli.js');
 const CORPUS = process.env.DRYDOCK_CORPUS ?? '/var/tmp/drydock-corpus';
 const APP = join(CORPUS, 'images', 'app.oci.tar');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 let sandbox: { dir: string; cleanup: () => void };
 
 function drydock(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<Run> {
-  const base: NodeJS.ProcessEnv = {};
-  for (const k of ['PATH', 'NODE_OPTIONS', 'LANG']) if (process.env[k] !== undefined) base[k] = process.env[k];
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      {
-        cwd: sandbox.dir,
-        env: { ...base, HOME: join(sandbox.dir, 'home'), XDG_CONFIG_HOME: join(sandbox.dir, 'xdg-config'), XDG_CACHE_HOME: join(sandbox.dir, 'cache'), TMPDIR: join(sandbox.dir, 'tmp'), ...env },
-        timeout: timeoutMs,
-        maxBuffer: 256 << 20,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+  return runCli(args, { cwd: sandbox.dir, env: sandboxEnv(sandbox.dir, env), timeoutMs });
 }
 
 interface CatalogerInfo {

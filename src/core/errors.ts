@@ -72,6 +72,18 @@ export const ERROR_CODES = {
   CACHE_ERROR: { exit: EXIT.io, summary: 'the layer cache could not be used' },
   RUNTIME_UNAVAILABLE: { exit: EXIT.runtime, summary: 'a container engine (podman, Docker) is not installed or not reachable' },
 
+  // vulnerability data and scanning
+  VERSION_INVALID: { exit: EXIT.corrupt, summary: 'a version string is not valid in its versioning scheme; the message names the scheme and the string' },
+  VULNDB_MISSING: { exit: EXIT.runtime, summary: 'no vulnerability database exists at the path; run drydock db update or drydock db import' },
+  VULNDB_CORRUPT: { exit: EXIT.corrupt, summary: 'the vulnerability database is unreadable, half-written or not a Drydock database' },
+  VULNDB_SCHEMA: { exit: EXIT.runtime, summary: 'the vulnerability database has a schema version this Drydock does not support' },
+  VULNDB_STALE: { exit: EXIT.runtime, summary: 'the vulnerability database is older than --db-max-age and no update was allowed' },
+  FEED_INVALID: { exit: EXIT.corrupt, summary: 'a vulnerability feed file (OSV, secdb, NVD, EPSS, KEV) is corrupt, partial or of an unknown shape' },
+  FEED_UNAVAILABLE: { exit: EXIT.network, summary: 'a vulnerability feed could not be downloaded (HTTP status, connection)' },
+  ECOSYSTEM_UNSUPPORTED: { exit: EXIT.runtime, summary: 'an advisory or package names an ecosystem Drydock cannot match' },
+  IGNORE_FILE_INVALID: { exit: EXIT.usage, summary: 'an ignore file (drydock-ignore.yaml, .trivyignore) is malformed; the message names the file and line' },
+  VEX_INVALID: { exit: EXIT.corrupt, summary: 'a VEX document (OpenVEX, CycloneDX VEX, CSAF) is malformed or in no known format' },
+
   INTERNAL: { exit: EXIT.runtime, summary: 'a bug in Drydock; please report it' },
 } as const satisfies Record<string, CodeInfo>;
 

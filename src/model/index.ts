@@ -1,2 +1,3 @@
 export * from './package.js';
 export * from './ids.js';
+export * from './vuln.js';

@@ -55,6 +55,23 @@ describe('postProcess', () => {
   });
 });
 
+describe('postProcess with an SBOM shipped in the image', () => {
+  const layers = [{ index: 0, digest: 'sha256:0', diffId: 'sha256:d0' }, { index: 1, digest: 'sha256:1', diffId: 'sha256:d1' }];
+  const mk = (p: Omit<Package, 'id'>): Package => ({ ...p, id: packageId(p) });
+  it('merges a package the SBOM lists and a cataloger found into one, keeping the SBOM as evidence; keeps the rest', () => {
+    const found = mk({ type: 'npm', name: 'lodash', version: '4.17.21', locations: [{ path: '/app/node_modules/lodash/package.json', layer: 1 }], foundBy: 'npm' });
+    const listed = mk({ type: 'npm', name: 'lodash', version: '4.17.21', locations: [{ path: '/app/bom.cdx.json', layer: 1, role: 'evidence' }], foundBy: 'embedded-sbom', evidence: ['/app/bom.cdx.json'] });
+    const other = mk({ type: 'npm', name: 'lodash', version: '4.17.20', locations: [{ path: '/app/bom.cdx.json', layer: 1, role: 'evidence' }], foundBy: 'embedded-sbom' });
+    const root = mk({ type: 'npm', name: 'app', version: '1.0.0', locations: [{ path: '/app/bom.cdx.json', layer: 1, role: 'evidence' }], foundBy: 'embedded-sbom' });
+    const r = postProcess([found, listed, other, root], [{ from: root.id, to: listed.id, type: 'depends-on' }], layers);
+    expect(r.packages.map((p) => `${p.name}@${p.version}:${p.foundBy}`)).toEqual(['app@1.0.0:embedded-sbom', 'lodash@4.17.20:embedded-sbom', 'lodash@4.17.21:npm']);
+    const kept = r.packages.find((p) => p.id === found.id)!;
+    expect(kept.locations.map((l) => l.path)).toEqual(['/app/node_modules/lodash/package.json', '/app/bom.cdx.json']);
+    expect(kept.evidence).toEqual(['/app/bom.cdx.json']);
+    expect(r.relationships).toEqual([{ from: root.id, to: found.id, type: 'depends-on' }]);
+  });
+});
+
 describe('postProcess with classifiers', () => {
   const layers = [{ index: 0, digest: 'sha256:0', diffId: 'sha256:d0' }];
   const mk = (p: Omit<Package, 'id'>): Package => ({ ...p, id: packageId(p) });

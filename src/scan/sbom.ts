@@ -164,7 +164,7 @@ interface CachedInventory {
 }
 
 /** Bump when the cached inventory's shape or its post-processing changes. */
-const INVENTORY_CACHE_FORMAT = 'sbom-inventory/1';
+const INVENTORY_CACHE_FORMAT = 'sbom-inventory/2';
 
 const OS_TYPES = new Set(['deb', 'apk', 'rpm']);
 
@@ -180,7 +180,8 @@ export function postProcess(packages: Package[], relationships: Relationship[], 
     }
     for (const l of p.locations) if (!seen.locations.some((x) => x.path === l.path && x.layer === l.layer)) seen.locations.push(l);
   }
-  const out = [...byId.values()];
+  const remap = new Map<string, string>();
+  const out = mergeEmbeddedSbomPackages([...byId.values()], remap);
 
   for (const p of out) {
     // a cataloger may know better (dpkg: the layer of the package's .list file); fill in what it left out
@@ -210,7 +211,7 @@ export function postProcess(packages: Package[], relationships: Relationship[], 
     const p = out[i]!;
     if (isClassifierFinding(p) && p.locations.some((l) => owner.has(l.path))) out.splice(i, 1);
   }
-  const rels = [...relationships];
+  const rels = relationships.map((r) => (remap.has(r.from) || remap.has(r.to) ? { ...r, from: remap.get(r.from) ?? r.from, to: remap.get(r.to) ?? r.to } : r));
   if (owner.size) {
     for (const p of out) {
       if (OS_TYPES.has(p.type)) continue;
@@ -230,6 +231,27 @@ export function postProcess(packages: Package[], relationships: Relationship[], 
   for (const r of rels) if (ids.has(r.from) && ids.has(r.to)) relMap.set(key(r), { from: r.from, to: r.to, type: r.type });
   const sortedRels = [...relMap.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, r]) => r);
   return { packages: out, relationships: sortedRels };
+}
+
+/**
+ * A package that an SBOM shipped inside the image lists and that a cataloger found too is one package:
+ * the catalogued one is kept (it has better data) and gains the SBOM file as evidence; `remap` records the
+ * dropped ids so relationships follow.
+ */
+function mergeEmbeddedSbomPackages(packages: Package[], remap: Map<string, string>): Package[] {
+  const key = (p: Package) => `${p.type}\u0000${p.namespace ?? ''}\u0000${p.name}\u0000${p.version}`;
+  const catalogued = new Map<string, Package>();
+  for (const p of packages) if (p.foundBy !== 'embedded-sbom' && !catalogued.has(key(p))) catalogued.set(key(p), p);
+  if (catalogued.size === 0) return packages;
+  return packages.filter((p) => {
+    if (p.foundBy !== 'embedded-sbom') return true;
+    const keep = catalogued.get(key(p));
+    if (!keep) return true;
+    remap.set(p.id, keep.id);
+    for (const l of p.locations) if (!keep.locations.some((x) => x.path === l.path && x.layer === l.layer)) keep.locations.push(l);
+    keep.evidence = [...new Set([...(keep.evidence ?? []), ...(p.evidence ?? p.locations.map((l) => l.path))])];
+    return false;
+  });
 }
 
 async function runCataloger(c: Cataloger, ctx: CatalogContext, issues: IssueLog, where: string): Promise<{ packages: Package[]; relationships: Relationship[] }> {

@@ -62,6 +62,41 @@ describe('pom.xml and gradle.lockfile (dir: targets)', () => {
     expect(r.issues).toHaveLength(2);
   });
 
+  it('inherits properties and dependencyManagement from parent poms in the tree (relativePath, default ../pom.xml)', async () => {
+    const root = `<project><groupId>com.example</groupId><artifactId>parent</artifactId><version>2.0.0</version><packaging>pom</packaging>
+  <parent><groupId>com.example</groupId><artifactId>bom</artifactId><version>1</version><relativePath>bom/pom.xml</relativePath></parent>
+  <properties><jackson.version>2.15.0</jackson.version><netty.version>4.1.100.Final</netty.version></properties>
+  <dependencyManagement><dependencies>
+    <dependency><groupId>io.netty</groupId><artifactId>netty-codec</artifactId><version>\${netty.version}</version></dependency>
+  </dependencies></dependencyManagement>
+</project>`;
+    const bom = `<project><groupId>com.example</groupId><artifactId>bom</artifactId><version>1</version>
+  <dependencyManagement><dependencies>
+    <dependency><groupId>org.yaml</groupId><artifactId>snakeyaml</artifactId><version>2.2</version></dependency>
+  </dependencies></dependencyManagement>
+</project>`;
+    const module = `<project><parent><groupId>com.example</groupId><artifactId>parent</artifactId><version>2.0.0</version></parent>
+  <artifactId>service</artifactId>
+  <properties><jackson.version>2.16.1</jackson.version></properties>
+  <dependencies>
+    <dependency><groupId>com.fasterxml.jackson.core</groupId><artifactId>jackson-core</artifactId><version>\${jackson.version}</version></dependency>
+    <dependency><groupId>io.netty</groupId><artifactId>netty-codec</artifactId></dependency>
+    <dependency><groupId>org.yaml</groupId><artifactId>snakeyaml</artifactId></dependency>
+    <dependency><groupId>\${project.groupId}</groupId><artifactId>api</artifactId><version>\${project.version}</version></dependency>
+  </dependencies>
+</project>`;
+    // a parent whose coordinates differ from the <parent> element is not this module's parent (Maven checks)
+    const stranger = `<project><parent><groupId>com.example</groupId><artifactId>other-parent</artifactId><version>1</version></parent>
+  <artifactId>stranger</artifactId>
+  <dependencies><dependency><groupId>io.netty</groupId><artifactId>netty-codec</artifactId></dependency></dependencies>
+</project>`;
+    const r = await runCatalogerOnDir(javaDeclaredCataloger, { 'pom.xml': root, 'bom/pom.xml': bom, 'service/pom.xml': module, 'stranger/pom.xml': stranger });
+    const svc = r.packages.filter((p) => p.locations[0]!.path.endsWith('service/pom.xml')).map(nv).sort();
+    expect(svc).toEqual(['com.example:api@2.0.0', 'com.fasterxml.jackson.core:jackson-core@2.16.1', 'io.netty:netty-codec@4.1.100.Final', 'org.yaml:snakeyaml@2.2']);
+    expect(r.packages.filter((p) => p.locations[0]!.path.endsWith('stranger/pom.xml'))).toEqual([]);
+    expect(r.issues.map((i) => i.message).join('\n')).toMatch(/netty-codec: version not declared in this pom or its local parents/);
+  });
+
   it('reports gradle lock entries', async () => {
     const lock = '# This is a Gradle generated file for dependency locking.\n# Manual edits can break the build and are not advised.\n# This file is expected to be part of source control.\ncom.google.guava:guava:31.1-jre=compileClasspath,runtimeClasspath\norg.slf4j:slf4j-api:2.0.9=runtimeClasspath\nempty=annotationProcessor\n';
     const r = await runCatalogerOnDir(javaDeclaredCataloger, { 'gradle.lockfile': lock, 'bad/pom.xml': '<project><dependencies>' });

@@ -1,10 +1,12 @@
 /**
  * Java dependencies declared in dir: targets: pom.xml (`project/dependencies/dependency` with
- * literal versions or `${property}` references resolved from the same pom's `properties`,
- * `project.version`/`project.groupId`/`project.parent.version`, and versions taken from the
- * pom's own `dependencyManagement`; anything else is left out with an issue) and Gradle's
- * dependency lock files (`group:artifact:version=configurations`).
+ * literal versions or `${property}` references resolved from `properties`, `project.version`/
+ * `project.groupId`/`project.parent.version`, and versions from `dependencyManagement`, each
+ * inherited from the parent poms found in the same tree (Maven's `relativePath`, default
+ * `../pom.xml`); anything else is left out with an issue) and Gradle's dependency lock files
+ * (`group:artifact:version=configurations`).
  */
+import { posix } from 'node:path';
 import type { Package, PackageMetadataJava } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
 import { bad, catalogDeclaredFiles, LIMIT, makePackage, purlOf } from './common.js';
@@ -115,7 +117,49 @@ function resolveProps(s: string | undefined, props: Map<string, string>): string
   return v.includes('${') || v === '' ? undefined : v;
 }
 
-export function parsePom(ctx: CatalogContext, path: string, src: string, foundBy: string): CatalogerResult {
+/** Parsed <project> elements of the tree by path, for parent lookups; undefined when the file is not a pom. */
+export type PomTree = Map<string, XmlNode | undefined>;
+
+const MAX_PARENTS = 16;
+
+function projectOf(src: string): XmlNode | undefined {
+  try {
+    return child(parseXml(src), 'project');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The local parent chain of a pom, nearest first: the pom at <parent><relativePath> (default ../pom.xml,
+ * a directory means its pom.xml) whose coordinates match the <parent> element, as Maven checks them.
+ */
+function parentChain(path: string, project: XmlNode, tree: PomTree): XmlNode[] {
+  const chain: XmlNode[] = [];
+  const seen = new Set([path]);
+  let cur = project;
+  let curPath = path;
+  while (chain.length < MAX_PARENTS) {
+    const parent = child(cur, 'parent');
+    if (!parent) break;
+    const rel = child(parent, 'relativePath');
+    if (rel && rel.text.trim() === '') break; // an empty relativePath turns the local lookup off
+    let target = posix.normalize(posix.join(posix.dirname(curPath), rel ? rel.text.trim() : '../pom.xml'));
+    if (!target.endsWith('.xml')) target = posix.join(target, 'pom.xml');
+    const next = tree.get(target);
+    if (!next || seen.has(target)) break;
+    const coords = (n: XmlNode) => [text(n, 'groupId') ?? text(child(n, 'parent'), 'groupId'), text(n, 'artifactId')];
+    const [pg, pa] = coords(next);
+    if (pg !== text(parent, 'groupId') || pa !== text(parent, 'artifactId')) break;
+    chain.push(next);
+    seen.add(target);
+    cur = next;
+    curPath = target;
+  }
+  return chain;
+}
+
+export function parsePom(ctx: CatalogContext, path: string, src: string, foundBy: string, tree: PomTree = new Map()): CatalogerResult {
   let doc: XmlNode;
   try {
     doc = parseXml(src);
@@ -128,8 +172,10 @@ export function parsePom(ctx: CatalogContext, path: string, src: string, foundBy
     bad(ctx, path, 'no <project> element');
     return { packages: [] };
   }
+  // the effective model, as far as the tree holds it: ancestors first, each pom overriding its parent
+  const lineage = [...parentChain(path, project, tree)].reverse();
   const props = new Map<string, string>();
-  for (const p of child(project, 'properties')?.children ?? []) props.set(p.name, p.text.trim());
+  for (const pom of [...lineage, project]) for (const p of child(pom, 'properties')?.children ?? []) props.set(p.name, p.text.trim());
   const parent = child(project, 'parent');
   const set = (k: string, v: string | undefined) => {
     if (v !== undefined && v !== '') props.set(k, v);
@@ -141,11 +187,13 @@ export function parsePom(ctx: CatalogContext, path: string, src: string, foundBy
   set('project.artifactId', text(project, 'artifactId'));
   for (const k of ['version', 'groupId', 'artifactId']) if (props.has(`project.${k}`)) set(`pom.${k}`, props.get(`project.${k}`));
   const managed = new Map<string, string>();
-  for (const d of kids(child(child(project, 'dependencyManagement'), 'dependencies'), 'dependency')) {
-    const g = resolveProps(text(d, 'groupId'), props);
-    const a = resolveProps(text(d, 'artifactId'), props);
-    const v = resolveProps(text(d, 'version'), props);
-    if (g && a && v) managed.set(`${g}:${a}`, v);
+  for (const pom of [...lineage, project]) {
+    for (const d of kids(child(child(pom, 'dependencyManagement'), 'dependencies'), 'dependency')) {
+      const g = resolveProps(text(d, 'groupId'), props);
+      const a = resolveProps(text(d, 'artifactId'), props);
+      const v = resolveProps(text(d, 'version'), props);
+      if (g && a && v) managed.set(`${g}:${a}`, v);
+    }
   }
   const packages: Package[] = [];
   const seen = new Set<string>();
@@ -159,7 +207,7 @@ export function parsePom(ctx: CatalogContext, path: string, src: string, foundBy
     const rawVersion = text(d, 'version');
     const version = rawVersion !== undefined ? resolveProps(rawVersion, props) : managed.get(`${g}:${a}`);
     if (!version) {
-      bad(ctx, path, `${g}:${a}: version ${rawVersion === undefined ? 'not declared in this pom' : `${JSON.stringify(rawVersion)} not resolvable from this pom`}, left out`);
+      bad(ctx, path, `${g}:${a}: version ${rawVersion === undefined ? 'not declared in this pom or its local parents' : `${JSON.stringify(rawVersion)} not resolvable from this pom or its local parents`}, left out`);
       continue;
     }
     const key = `${g}:${a}:${version}`;
@@ -204,13 +252,21 @@ export function parseGradleLock(ctx: CatalogContext, path: string, src: string, 
 }
 
 async function catalog(ctx: CatalogContext, foundBy: string): Promise<CatalogerResult> {
-  const { packages } = await catalogDeclaredFiles(ctx, MAX_FILE, (path, src) => (path.endsWith('.lockfile') ? parseGradleLock(ctx, path, src, foundBy) : parsePom(ctx, path, src, foundBy)));
+  if (ctx.targetKind !== 'dir') return { packages: [] };
+  // every pom of the tree, parsed once, so that modules find their parents
+  const tree: PomTree = new Map();
+  for (const f of ctx.files()) {
+    if (posix.basename(f.path) !== 'pom.xml' || f.size > MAX_FILE) continue;
+    const buf = await ctx.read(f.path);
+    if (buf) tree.set(f.path, projectOf(buf.toString('utf8')));
+  }
+  const { packages } = await catalogDeclaredFiles(ctx, MAX_FILE, (path, src) => (path.endsWith('.lockfile') ? parseGradleLock(ctx, path, src, foundBy) : parsePom(ctx, path, src, foundBy, tree)));
   return { packages };
 }
 
 export const javaDeclaredCataloger: Cataloger = {
   name: 'java-declared',
-  version: '1',
+  version: '2',
   tags: ['language', 'declared', 'directory'],
   selector: { basenames: ['pom.xml', 'gradle.lockfile'], globs: ['**/gradle/dependency-locks/*.lockfile'], maxSize: MAX_FILE },
   catalog: (ctx) => catalog(ctx, 'java-declared'),

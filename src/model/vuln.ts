@@ -159,6 +159,11 @@ export interface Finding {
   epss?: EpssScore;
   kev?: KevEntry;
   summary?: string;
+  /** CWE ids of the weakness ("CWE-79"), where the advisory names them */
+  cwes?: string[];
+  /** the advisory's publication and last-modification times, RFC 3339 */
+  published?: string;
+  modified?: string;
   /** reference URLs, primary advisory first */
   urls: string[];
   match: MatchExplanation;

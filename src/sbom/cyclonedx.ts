@@ -5,6 +5,7 @@
  * metadata properties. The serial number is derived from the content, so the same inventory
  * encodes to the same bytes (given the same clock).
  */
+import { DrydockError } from '../core/errors.js';
 import type { Inventory, Package } from '../model/package.js';
 import {
   byString,
@@ -145,9 +146,10 @@ function dependencies(inv: Inventory, hasOs: boolean): Json[] {
   return out;
 }
 
-export function encodeCycloneDx(inv: Inventory, opts: CycloneDxOptions = {}): string {
+/** The CycloneDX BOM as a plain object, for encoders that extend it (the scan report adds `vulnerabilities`). */
+export function cycloneDxDocument(inv: Inventory, opts: CycloneDxOptions = {}): Record<string, unknown> {
   const version = opts.version ?? '1.6';
-  if (!(CYCLONEDX_VERSIONS as readonly string[]).includes(version)) throw new Error(`unsupported CycloneDX version ${version}`);
+  if (!(CYCLONEDX_VERSIONS as readonly string[]).includes(version)) throw new DrydockError('FORMAT_UNSUPPORTED', `unsupported CycloneDX version ${version}; use one of ${CYCLONEDX_VERSIONS.join(', ')}`);
   const tool = toolOf(inv);
   const metaProps: Property[] = [];
   for (const [k, v] of optionPairs(inv)) metaProps.push({ name: `drydock:option:${k}`, value: v });
@@ -175,5 +177,9 @@ export function encodeCycloneDx(inv: Inventory, opts: CycloneDxOptions = {}): st
     version: 1,
     ...body,
   };
-  return JSON.stringify(doc, null, 2) + '\n';
+  return doc;
+}
+
+export function encodeCycloneDx(inv: Inventory, opts: CycloneDxOptions = {}): string {
+  return JSON.stringify(cycloneDxDocument(inv, opts), null, 2) + '\n';
 }

@@ -82,6 +82,7 @@ export const ERROR_CODES = {
   FEED_UNAVAILABLE: { exit: EXIT.network, summary: 'a vulnerability feed could not be downloaded (HTTP status, connection)' },
   ECOSYSTEM_UNSUPPORTED: { exit: EXIT.runtime, summary: 'an advisory or package names an ecosystem Drydock cannot match' },
   IGNORE_FILE_INVALID: { exit: EXIT.usage, summary: 'an ignore file (drydock-ignore.yaml, .trivyignore) is malformed; the message names the file and line' },
+  IGNORE_RULE_EXPIRED: { exit: EXIT.checkFailed, summary: 'an ignore rule passed its expiry date and no longer suppresses findings (a warning; the scan goes on)' },
   VEX_INVALID: { exit: EXIT.corrupt, summary: 'a VEX document (OpenVEX, CycloneDX VEX, CSAF) is malformed or in no known format' },
 
   INTERNAL: { exit: EXIT.runtime, summary: 'a bug in Drydock; please report it' },

@@ -8,8 +8,10 @@ import type { Command, Option } from 'commander';
 import { CATALOGERS_FORMATS } from './commands/catalogers.js';
 import { CONVERT_FORMATS } from './commands/convert.js';
 import { COPY_FORMATS } from './commands/copy.js';
+import { DB_FORMATS } from './commands/db.js';
 import { INSPECT_FORMATS } from './commands/inspect.js';
 import { SBOM_FORMATS } from './commands/sbom.js';
+import { SCAN_FORMATS } from './commands/scan.js';
 import { FORMAT_NAMES, FORMAT_VERSIONS, type FormatName } from './format.js';
 import { buildProgram } from './main.js';
 import { OPTIONS, type OptionDecl } from './options.js';
@@ -21,6 +23,12 @@ const FORMATS_BY_COMMAND: Record<string, readonly FormatName[]> = {
   copy: COPY_FORMATS,
   inspect: INSPECT_FORMATS,
   sbom: SBOM_FORMATS,
+  scan: SCAN_FORMATS,
+  'db update': DB_FORMATS,
+  'db import': DB_FORMATS,
+  'db status': DB_FORMATS,
+  'db export': [],
+  'db diff': DB_FORMATS,
 };
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();
@@ -50,8 +58,13 @@ function optionRow(o: Option): string {
   return `| ${flag} | ${d.env ? `\`${d.env}\`` : '-'} | \`${key}\` | ${defaultOf(d)} | ${cell(d.help)} |`;
 }
 
+/** "db update" for a subcommand, "scan" for a command */
+function fullName(cmd: Command): string {
+  return cmd.parent && cmd.parent.parent ? `${cmd.parent.name()} ${cmd.name()}` : cmd.name();
+}
+
 function commandSection(cmd: Command): string {
-  const name = cmd.name();
+  const name = fullName(cmd);
   if (!FORMATS_BY_COMMAND[name]) throw new Error(`command ${name}: add its formats to FORMATS_BY_COMMAND in src/cli/docs.ts`);
   const args = cmd.registeredArguments.map((a) => (a.required ? `<${a.name()}>` : `[${a.name()}]`)).join(' ');
   const out = [
@@ -65,12 +78,11 @@ function commandSection(cmd: Command): string {
       ? [
           '| argument | meaning |',
           '|---|---|',
-          ...cmd.registeredArguments.map((a) => `| \`${a.name()}\` | ${cell(a.description)}${a.name() === 'sbom' ? '' : '; a [target](#targets)'} |`),
+          ...cmd.registeredArguments.map((a) => `| \`${a.name()}\` | ${cell(a.description)}${['target', 'source', 'dest'].includes(a.name()) ? '; a [target](#targets)' : ''} |`),
           '',
         ]
       : []),
-    `Formats: ${(FORMATS_BY_COMMAND[name] ?? []).map((f) => `\`${f}\``).join(', ')}.`,
-    '',
+    ...((FORMATS_BY_COMMAND[name] ?? []).length ? [`Formats: ${(FORMATS_BY_COMMAND[name] ?? []).map((f) => `\`${f}\``).join(', ')}.`, ''] : []),
     '| option | environment | config key | default | meaning |',
     '|---|---|---|---|---|',
     ...cmd.options.map(optionRow),
@@ -80,7 +92,7 @@ function commandSection(cmd: Command): string {
 }
 
 function formatMatrix(commands: Command[]): string {
-  const names = commands.map((c) => c.name());
+  const names = commands.map((c) => fullName(c));
   const out = [
     `| format | spec versions | ${names.join(' | ')} |`,
     `|---|---|${names.map(() => '---').join('|')}|`,
@@ -96,9 +108,12 @@ function formatMatrix(commands: Command[]): string {
 /** The generated blocks of docs/cli.md, by marker name. */
 export function generatedCliDocs(): Record<string, string> {
   const program = buildProgram();
-  const commands = [...program.commands].filter((c) => c.name() !== 'help').sort((a, b) => a.name().localeCompare(b.name()));
-  const blocks: Record<string, string> = { formats: formatMatrix(commands) };
-  for (const c of commands) blocks[`command:${c.name()}`] = commandSection(c);
+  const commands = [...program.commands]
+    .filter((c) => c.name() !== 'help')
+    .flatMap((c) => (c.commands.length ? c.commands.filter((s) => s.name() !== 'help') : [c]))
+    .sort((a, b) => fullName(a).localeCompare(fullName(b)));
+  const blocks: Record<string, string> = { formats: formatMatrix(commands.filter((c) => (FORMATS_BY_COMMAND[fullName(c)] ?? []).length)) };
+  for (const c of commands) blocks[`command:${fullName(c)}`] = commandSection(c);
   return blocks;
 }
 

@@ -5,8 +5,10 @@ import { DrydockError, EXIT } from '../core/errors.js';
 import { catalogersCommand } from './commands/catalogers.js';
 import { convertCommand } from './commands/convert.js';
 import { copyCommand } from './commands/copy.js';
+import { dbCommand } from './commands/db.js';
 import { inspectCommand } from './commands/inspect.js';
 import { sbomCommand } from './commands/sbom.js';
+import { scanCommand } from './commands/scan.js';
 import { reportError } from './context.js';
 import { TARGET_HELP } from './help.js';
 
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   program.addCommand(sbomCommand());
   program.addCommand(catalogersCommand());
   program.addCommand(convertCommand());
+  program.addCommand(scanCommand());
+  program.addCommand(dbCommand());
   // every (sub)command: usage errors become exceptions so the exit code contract holds
   const override = (c: Command) => {
     c.exitOverride();

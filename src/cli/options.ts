@@ -53,6 +53,20 @@ export const OPTIONS = {
   files: d({ key: 'files', flags: '--files', kind: 'bool', default: false, help: 'list every path of the image with the layer that wrote it' }),
   all: d({ key: 'all', flags: '--all', kind: 'bool', default: false, help: 'copy every platform of a multi-platform image' }),
   catalogers: d({ key: 'catalogers', flags: '--catalogers <list>', env: 'DRYDOCK_CATALOGERS', kind: 'list', help: 'catalogers to run: names or tags; +x adds to and -x removes from the default set, a bare list replaces it (repeatable; see drydock catalogers)' }),
+  // scanning and the vulnerability database
+  db: d({ key: 'db', flags: '--db <file>', env: 'DRYDOCK_DB', kind: 'string', help: 'vulnerability database file (default: $XDG_CACHE_HOME/drydock/db/drydock.db)' }),
+  dbMaxAge: d({ key: 'dbMaxAge', flags: '--db-max-age <duration>', env: 'DRYDOCK_DB_MAX_AGE', kind: 'string', default: '5d', help: 'oldest database a scan accepts, e.g. 12h, 5d, 2w' }),
+  skipDbUpdate: d({ key: 'skipDbUpdate', flags: '--skip-db-update', env: 'DRYDOCK_SKIP_DB_UPDATE', kind: 'bool', default: false, help: 'never download advisories before scanning (a stale database then fails unless --accept-stale-db)' }),
+  acceptStaleDb: d({ key: 'acceptStaleDb', flags: '--accept-stale-db', env: 'DRYDOCK_ACCEPT_STALE_DB', kind: 'bool', default: false, help: 'with --skip-db-update: scan with a database older than --db-max-age' }),
+  dbSource: d({ key: 'dbSource', flags: '--db-source <name=url>', env: 'DRYDOCK_DB_SOURCES', kind: 'list', help: 'feed to download instead of the defaults: osv:ECOSYSTEM=URL, alpine-secdb=URL, nvd=URL, epss=URL, kev=URL, or a bare URL (repeatable; env: comma-separated)' }),
+  severity: d({ key: 'severity', flags: '-s, --severity <list>', env: 'DRYDOCK_SEVERITY', kind: 'list', help: 'show only these severities: critical, high, medium, low, negligible, unknown (comma-separated)' }),
+  failOn: d({ key: 'failOn', flags: '--fail-on <severity>', env: 'DRYDOCK_FAIL_ON', kind: 'string', choices: ['critical', 'high', 'medium', 'low', 'negligible', 'unknown'], help: 'exit 1 when an unsuppressed finding has this severity or higher' }),
+  ignoreUnfixed: d({ key: 'ignoreUnfixed', flags: '--ignore-unfixed', env: 'DRYDOCK_IGNORE_UNFIXED', kind: 'bool', default: false, help: 'hide vulnerabilities that have no fixed version yet' }),
+  onlyFixed: d({ key: 'onlyFixed', flags: '--only-fixed', env: 'DRYDOCK_ONLY_FIXED', kind: 'bool', default: false, help: 'show only vulnerabilities with a fixed version (same as --ignore-unfixed, Grype spelling)' }),
+  ignoreFile: d({ key: 'ignoreFile', flags: '--ignore-file <file>', env: 'DRYDOCK_IGNORE_FILE', kind: 'list', help: 'ignore rules: drydock-ignore.yaml, .trivyignore or .trivyignore.yaml (repeatable; default: those files in the current directory)' }),
+  vex: d({ key: 'vex', flags: '--vex <file>', env: 'DRYDOCK_VEX', kind: 'list', help: 'VEX document (OpenVEX, CycloneDX VEX, CSAF VEX) whose not_affected and fixed statements suppress findings (repeatable)' }),
+  showSuppressed: d({ key: 'showSuppressed', flags: '--show-suppressed', kind: 'bool', default: false, help: 'also show suppressed findings, each with the rule or VEX statement that suppressed it' }),
+  detectionPriority: d({ key: 'detectionPriority', flags: '--detection-priority <mode>', env: 'DRYDOCK_DETECTION_PRIORITY', kind: 'string', default: 'precise', choices: ['precise', 'comprehensive'], help: 'precise: language packages owned by OS packages match only distro advisories; comprehensive: also upstream advisories, flagged' }),
 } as const satisfies Record<string, OptionDecl>;
 
 export type OptionKey = keyof typeof OPTIONS;
@@ -62,6 +76,14 @@ export const IMAGE_OPTIONS: OptionKey[] = [
   'platform', 'insecureRegistry', 'caFile', 'username', 'password', 'passwordStdin', 'timeout', 'retries',
   'concurrency', 'cacheDir', 'noCache', 'tmpDir', 'maxUncompressed', 'maxEntries', 'quiet',
 ];
+
+/** Durations as people write them: 90s, 30m, 12h, 5d, 2w (a bare number is hours). */
+export function parseDuration(s: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$/i.exec(s);
+  if (!m) throw new DrydockError('USAGE', `invalid duration ${JSON.stringify(s)}; use e.g. 12h, 5d or 2w`);
+  const unit = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[(m[2] ?? 'h').toLowerCase() as 's']!;
+  return Math.round(Number(m[1]) * unit * 1000);
+}
 
 export function parseBytes(s: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$/i.exec(s);

@@ -6,7 +6,7 @@
 import { DrydockError } from '../../core/errors.js';
 import type { Issue } from '../../core/issues.js';
 import { comparePackages, packageId } from '../../model/ids.js';
-import type { Distro, Inventory, InventorySource, LayerRef, Location, Package, PackageType, Relationship, RelationshipType } from '../../model/package.js';
+import type { Distro, Inventory, InventorySource, LayerRef, Location, Package, PackageMetadata, PackageType, Relationship, RelationshipType } from '../../model/package.js';
 
 export type Json = Record<string, unknown>;
 
@@ -197,6 +197,37 @@ export function inventoryHead(
   };
 }
 
+/**
+ * What an OS package's purl says about its source (purl-spec qualifiers as Drydock and Syft write them:
+ * `upstream=NAME` or `upstream=NAME@VERSION`, `arch`, rpm `epoch`) and, for Trivy's SBOMs, its
+ * `SrcName`/`SrcVersion` properties. Matchers need the source: Debian advisories name source packages.
+ */
+export function osMetadataOf(type: PackageType, purl: string | undefined, version: string, src?: { name?: string; version?: string; epoch?: string }): PackageMetadata | undefined {
+  if (type !== 'deb' && type !== 'apk' && type !== 'rpm') return undefined;
+  const q = parsePurl(purl)?.qualifiers ?? {};
+  let upName = src?.name;
+  let upVersion = src?.version;
+  if (!upName && q.upstream) {
+    const at = q.upstream.indexOf('@');
+    upName = at > 0 ? q.upstream.slice(0, at) : q.upstream;
+    if (at > 0) upVersion = q.upstream.slice(at + 1);
+  }
+  const arch = q.arch;
+  if (type === 'deb') {
+    return { kind: 'dpkg', ...(upName ? { source: upName } : {}), ...(upName && upVersion && upVersion !== version ? { sourceVersion: upVersion } : {}), ...(arch ? { architecture: arch } : {}) };
+  }
+  if (type === 'apk') return { kind: 'apk', ...(upName ? { origin: upName } : {}), ...(arch ? { architecture: arch } : {}) };
+  const dash = version.lastIndexOf('-');
+  const epoch = q.epoch ?? src?.epoch;
+  return {
+    kind: 'rpm',
+    release: dash > 0 ? version.slice(dash + 1) : '',
+    ...(epoch && /^\d+$/.test(epoch) ? { epoch: Number(epoch) } : {}),
+    ...(arch ? { architecture: arch } : {}),
+    ...(upName ? { sourceRpm: upName } : {}),
+  };
+}
+
 export function finish(
   ctx: DecodeContext,
   base: Omit<Inventory, 'packages' | 'relationships' | 'issues'>,
@@ -208,6 +239,10 @@ export function finish(
   const byId = new Map<string, Package>();
   for (const d of drafts) {
     const { ref, ownedByRef: _o, ...rest } = d;
+    if (!rest.metadata || rest.metadata.kind === 'generic') {
+      const os = osMetadataOf(rest.type, rest.purl, rest.version);
+      if (os) rest.metadata = os;
+    }
     if (rest.version === '') ctx.warn(`package ${rest.name} (${ref}) has no version`);
     const id = packageId(rest);
     idOf.set(ref, id);

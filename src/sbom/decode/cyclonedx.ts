@@ -12,6 +12,7 @@ import type { Distro, Inventory, InventorySource, LayerRef, Location, PackageMet
 import {
   DecodeContext,
   finish,
+  osMetadataOf,
   inventoryHead,
   isPackageType,
   locationOf,
@@ -232,7 +233,16 @@ export function decodeCycloneDx(doc: Json, opts: DecodeOptions = {}): Inventory 
       const lic = licenses(ctx, c.licenses, `${here}.licenses`);
       const version = ctx.str(c.version, `${here}.version`) ?? purl?.version ?? '';
       const evidence = all(ps, 'drydock:evidence');
-      const metadata = hashesMeta(ctx, c, here, type, namespace, name);
+      let metadata = hashesMeta(ctx, c, here, type, namespace, name);
+      const trivySrc = one(ps, 'aquasecurity:trivy:SrcName');
+      if (trivySrc) {
+        // Trivy splits the source version like dpkg and rpm do: [epoch:]version[-release]
+        const sv = one(ps, 'aquasecurity:trivy:SrcVersion');
+        const rel = one(ps, 'aquasecurity:trivy:SrcRelease');
+        const ep = one(ps, 'aquasecurity:trivy:SrcEpoch');
+        const full = sv ? `${ep && ep !== '0' ? `${ep}:` : ''}${sv}${rel ? `-${rel}` : ''}` : undefined;
+        metadata = osMetadataOf(type, purlText, version, { name: trivySrc, ...(full ? { version: full } : {}) }) ?? metadata;
+      }
       const owned = one(ps, 'drydock:ownedBy');
       drafts.push({
         ref,

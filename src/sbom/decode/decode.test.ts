@@ -257,3 +257,27 @@ describe('parsePurl', () => {
     expect(parsePurl('pkg:x')).toBeUndefined();
   });
 });
+
+describe('OS package sources from purls and Trivy properties', () => {
+  it('reads upstream, arch and epoch qualifiers into OS metadata, and Trivy SrcName/SrcVersion', async () => {
+    const { osMetadataOf } = await import('./common.js');
+    expect(osMetadataOf('deb', 'pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&upstream=openssl&distro=debian-12', '3.0.11-1~deb12u2')).toEqual({ kind: 'dpkg', source: 'openssl', architecture: 'amd64' });
+    expect(osMetadataOf('deb', 'pkg:deb/debian/bsdutils@1:2.38.1-5%2Bb1?upstream=util-linux%402.38.1-5', '1:2.38.1-5+b1')).toEqual({ kind: 'dpkg', source: 'util-linux', sourceVersion: '2.38.1-5' });
+    expect(osMetadataOf('apk', 'pkg:apk/alpine/libcrypto3@3.1.4-r5?arch=x86_64&upstream=openssl', '3.1.4-r5')).toEqual({ kind: 'apk', origin: 'openssl', architecture: 'x86_64' });
+    expect(osMetadataOf('rpm', 'pkg:rpm/almalinux/openssl@3.0.7-24.el9?epoch=1&arch=x86_64', '3.0.7-24.el9')).toEqual({ kind: 'rpm', release: '24.el9', epoch: 1, architecture: 'x86_64' });
+    expect(osMetadataOf('npm', 'pkg:npm/lodash@4.17.21', '4.17.21')).toBeUndefined();
+    const doc = {
+      bomFormat: 'CycloneDX', specVersion: '1.5', version: 1,
+      components: [{
+        'bom-ref': 'a', type: 'library', name: 'libssl3', version: '3.0.11-1~deb12u2', purl: 'pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64',
+        properties: [
+          { name: 'aquasecurity:trivy:SrcName', value: 'openssl' },
+          { name: 'aquasecurity:trivy:SrcVersion', value: '3.0.11' },
+          { name: 'aquasecurity:trivy:SrcRelease', value: '1~deb12u1' },
+        ],
+      }],
+    };
+    const inv = decodeSbom(doc as never);
+    expect(inv.packages[0]!.metadata).toEqual({ kind: 'dpkg', source: 'openssl', sourceVersion: '3.0.11-1~deb12u1', architecture: 'amd64' });
+  });
+});

@@ -42,6 +42,18 @@ describe('OS packages', () => {
     ]);
   });
 
+  it('takes the CVE of a distro record from `upstream`, and CWEs and dates from the records', () => {
+    const data = memoryVulnData([
+      // real: Debian names its CVE in upstream (CVE-2023-5678, openssl)
+      record('DSA-5585-1', 'Debian:12', 'openssl', [{ introduced: '0' }, { fixed: '3.0.13-1~deb12u1' }], { upstream: ['CVE-2023-5678'], modified: '2025-01-10T00:00:00Z', published: '2023-12-20T00:00:00Z' }),
+      record('GHSA-x-y-z', 'Debian:12', 'openssl', [{ introduced: '0' }, { fixed: '3.0.13-1~deb12u1' }], { aliases: ['CVE-2023-5678'], database_specific: { cwe_ids: ['CWE-606', 'not-a-cwe'] }, modified: '2024-01-01T00:00:00Z' }),
+    ]);
+    const out = matchInventory(inventory([deb('libssl3', '3.0.11-1~deb12u2', 'openssl')], distro('debian', '12')), data);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ id: 'CVE-2023-5678', cwes: ['CWE-606'], published: '2023-12-20T00:00:00Z', modified: '2025-01-10T00:00:00Z' });
+    expect(out[0]!.match.advisoryIds).toEqual(['DSA-5585-1', 'GHSA-x-y-z']);
+  });
+
   it('Ubuntu: picks the LTS or interim ecosystem of the release; Ubuntu priority is the vendor severity', () => {
     const data = memoryVulnData([
       record('UBUNTU-CVE-2024-28085', 'Ubuntu:22.04:LTS', 'util-linux', [{ introduced: '0' }, { fixed: '2.37.2-4ubuntu3.3' }], {

@@ -318,6 +318,12 @@ export class Matcher {
     if (sev.source) f.severitySource = sev.source;
     const summary = metas.find((m) => m.summary)?.summary;
     if (summary) f.summary = summary;
+    const cwes = [...new Set(metas.flatMap((m) => m.cwes ?? []))].sort();
+    if (cwes.length) f.cwes = cwes;
+    const published = metas.map((m) => m.published).filter((x): x is string => !!x).sort()[0];
+    if (published) f.published = published;
+    const modified = metas.map((m) => m.modified).filter((x) => x && !x.startsWith('0001-')).sort().at(-1);
+    if (modified) f.modified = modified;
     if (cve) {
       const epss = this.#data.epss(cve);
       if (epss) f.epss = epss;
@@ -331,6 +337,8 @@ export class Matcher {
 /** An advisory's ids: its own, its aliases, and the CVE a distro id is named after. */
 function idsOf(m: AdvisoryMeta): string[] {
   const ids = [m.id, ...m.aliases];
+  // Debian and Ubuntu name the CVE in `upstream` (one per record); several upstream ids are not one vulnerability
+  if (m.upstream?.length === 1 && /^CVE-\d{4}-\d{4,}$/.test(m.upstream[0]!)) ids.push(m.upstream[0]!);
   const cve = CVE_IN_ID.exec(m.id)?.[1];
   if (cve && cve !== m.id) ids.push(cve);
   return ids;

@@ -1,20 +1,10 @@
 /**
  * An in-memory VulnerabilityData built from OSV records, for tests (here and in other folders).
- * CVSS vectors of the records are scored with ae-cvss-calculator, as the database importer does.
+ * Records are read into advisories by the database importer's own function.
  */
-import cvssLib from 'ae-cvss-calculator';
-import type {
-  AdvisoryMeta,
-  AffectedEntry,
-  CvssScore,
-  EpssScore,
-  KevEntry,
-  OsvRecord,
-  OsvSeverity,
-  Severity,
-  VulnerabilityData,
-} from '../model/vuln.js';
+import type { AdvisoryMeta, AffectedEntry, CvssScore, EpssScore, KevEntry, OsvRecord, Severity, VulnerabilityData } from '../model/vuln.js';
 import { normalizePackageName } from '../model/vuln.js';
+import { advisoryMeta } from '../vulndb/index.js';
 
 export interface MemoryVulnExtra {
   /** NVD scores per CVE id */
@@ -34,24 +24,6 @@ export interface MemoryVulnData extends VulnerabilityData {
   names(ecosystem: string): string[];
 }
 
-/** Scores a CVSS vector; undefined when the vector does not parse. */
-export function scoreCvss(sev: OsvSeverity, source: string): CvssScore | undefined {
-  const v = sev.score;
-  try {
-    if (sev.type === 'CVSS_V4' || v.startsWith('CVSS:4.0/'))
-      return { version: '4.0', vector: v, score: new cvssLib.Cvss4P0(v).calculateScores().base ?? NaN, source };
-    if (v.startsWith('CVSS:3.1/')) return { version: '3.1', vector: v, score: new cvssLib.Cvss3P1(v).calculateScores().base ?? NaN, source };
-    if (v.startsWith('CVSS:3.0/')) return { version: '3.0', vector: v, score: new cvssLib.Cvss3P0(v).calculateScores().base ?? NaN, source };
-    if (sev.type === 'CVSS_V2') return { version: '2.0', vector: v, score: new cvssLib.Cvss2(v).calculateScores().base ?? NaN, source };
-  } catch {
-    return undefined;
-  }
-  return undefined;
-}
-
-/** Ubuntu's priority words → Severity */
-const UBUNTU_PRIORITY: Record<string, Severity> = { negligible: 'negligible', low: 'low', medium: 'medium', high: 'high', critical: 'critical' };
-
 export function memoryVulnData(records: OsvRecord[], extra: MemoryVulnExtra = {}): MemoryVulnData {
   const affected = new Map<string, AffectedEntry[]>();
   const advisories = new Map<string, AdvisoryMeta>();
@@ -61,18 +33,9 @@ export function memoryVulnData(records: OsvRecord[], extra: MemoryVulnExtra = {}
     const source = extra.source?.(r) ?? `osv:${base}`;
     let meta = advisories.get(r.id);
     if (!meta) {
-      const cvss: CvssScore[] = [];
-      for (const s of [...(r.severity ?? []), ...(r.affected ?? []).flatMap((a) => a.severity ?? [])]) {
-        const c = scoreCvss(s, r.id);
-        if (c && !cvss.some((x) => x.vector === c.vector)) cvss.push(c);
-      }
-      meta = { id: r.id, aliases: r.aliases ?? [], cvss, references: r.references ?? [], modified: r.modified, source };
-      if (r.related) meta.related = r.related;
-      if (r.summary) meta.summary = r.summary;
-      if (r.published) meta.published = r.published;
-      if (r.withdrawn) meta.withdrawn = r.withdrawn;
-      const ubuntu = (r.severity ?? []).find((s) => s.type === 'Ubuntu');
-      const vs = extra.vendorSeverity?.[r.id] ?? (ubuntu && UBUNTU_PRIORITY[ubuntu.score.toLowerCase()] ? { severity: UBUNTU_PRIORITY[ubuntu.score.toLowerCase()]!, source: 'ubuntu' } : undefined);
+      // the importer's own reading of a record (CVSS scores, vendor severity, upstream ids, CWEs)
+      meta = advisoryMeta(r, source);
+      const vs = extra.vendorSeverity?.[r.id];
       if (vs) meta.vendorSeverity = vs;
       advisories.set(r.id, meta);
     }

@@ -178,10 +178,14 @@ export interface AdvisoryMeta {
   id: string;
   aliases: string[];
   related?: string[];
+  /** the upstream vulnerabilities a distro advisory is about (OSV `upstream`: Debian and Ubuntu name their CVE here) */
+  upstream?: string[];
+  /** CWE ids the record names (database_specific.cwe_ids, as GitHub's advisories carry them) */
+  cwes?: string[];
   summary?: string;
   /** CVSS scores of the record (its severity[] and its affected[].severity[]), computed at import */
   cvss: CvssScore[];
-  /** a vendor's word on severity where the feed carries one (distro OSV records, Ubuntu priority) */
+  /** a vendor's word on severity where the feed carries one (distro OSV records, Ubuntu priority); source names the vendor ("ubuntu") */
   vendorSeverity?: { severity: Severity; source: string };
   references: { type: string; url: string }[];
   modified: string;

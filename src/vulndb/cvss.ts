@@ -109,7 +109,7 @@ const TITLE_RE = /^(Critical|Important|Moderate|Low):\s/;
 /** The vendor's word on severity, for records of distro feeds. */
 export function vendorSeverity(rec: OsvRecord): { severity: Severity; source: string } | undefined {
   const eco = rec.affected?.find((a) => a.package?.ecosystem)?.package?.ecosystem;
-  const source = `vendor:${(eco ?? 'osv').split(':', 1)[0]!.toLowerCase().replace(/\s+/g, '-')}`;
+  const source = `${(eco ?? 'osv').split(':', 1)[0]!.toLowerCase().replace(/\s+/g, '-')}`;
   let s = fromObject(rec.database_specific);
   for (const a of rec.affected ?? []) {
     s ??= fromObject(a.ecosystem_specific) ?? fromObject(a.database_specific);

@@ -29,6 +29,7 @@ export { VulnDb, type ChangeLog, type IdentityRecord, type OpenOptions } from '.
 export type { FeedKind } from './feeds/types.js';
 export { FEED_KINDS } from './feeds/types.js';
 export type { ChangeCounts, ChangeKind } from './writer.js';
+export { advisoryMeta } from './writer.js';
 export type { FetchOptions } from './download.js';
 export { cvssBaseScore, mapVendorSeverity } from './cvss.js';
 export { SCHEMA_VERSION };

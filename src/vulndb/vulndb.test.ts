@@ -64,7 +64,7 @@ describe('real osv.dev exports', () => {
       const name8 = rec.affected.find((a) => a.package.ecosystem === 'AlmaLinux:8')!.package;
       expect(db.affected('AlmaLinux:8', name8.name).some((e) => e.advisoryId === 'ALSA-2024:0265')).toBe(true);
       const meta = db.advisory('ALSA-2024:0265')!;
-      expect(meta.vendorSeverity?.source).toBe('vendor:almalinux');
+      expect(meta.vendorSeverity?.source).toBe('almalinux');
       expect(db.ecosystems()).toEqual(expect.arrayContaining(['AlmaLinux:8', 'AlmaLinux:9', 'AlmaLinux:10', 'Go']));
     } finally {
       db.close();

@@ -103,7 +103,8 @@ export function mergeParts(parts: OsvRecord[]): OsvRecord {
   return out;
 }
 
-function advisoryMeta(rec: OsvRecord, source: string): AdvisoryMeta {
+/** An advisory's own facts as matchers read them, from its OSV record. */
+export function advisoryMeta(rec: OsvRecord, source: string): AdvisoryMeta {
   const meta: AdvisoryMeta = {
     id: rec.id,
     aliases: [...new Set(rec.aliases ?? [])].sort(),
@@ -113,6 +114,12 @@ function advisoryMeta(rec: OsvRecord, source: string): AdvisoryMeta {
     source,
   };
   if (rec.related?.length) meta.related = rec.related;
+  if (rec.upstream?.length) meta.upstream = [...new Set(rec.upstream)].sort();
+  const cwes = rec.database_specific?.cwe_ids;
+  if (Array.isArray(cwes)) {
+    const list = cwes.filter((c): c is string => typeof c === 'string' && /^CWE-\d+$/.test(c));
+    if (list.length) meta.cwes = [...new Set(list)].sort();
+  }
   if (rec.summary) meta.summary = rec.summary;
   const vs = vendorSeverity(rec);
   if (vs) meta.vendorSeverity = vs;

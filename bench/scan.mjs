@@ -84,10 +84,19 @@ try {
   const queryOf = (p) => (['deb', 'apk', 'rpm'].includes(p.type) ? osPackageQuery(p, eco.primary) : p.ownedBy ? undefined : languagePackageQuery(p));
   const records = [];
   const generated = new Map(); // ecosystem \0 name \0 original version → advisory id
+  // names present at one version only: the generated advisory of a name then decides exactly one variant pair
+  const versionsOf = new Map();
+  for (const p of base.packages) {
+    const q = queryOf(p);
+    if (!q) continue;
+    const k = `${q.ecosystem}\u0000${q.name}`;
+    if (!versionsOf.has(k)) versionsOf.set(k, new Set());
+    versionsOf.get(k).add(q.version);
+  }
   let n = 0;
   for (const p of base.packages) {
     const q = queryOf(p);
-    if (!q || !bump(q.version)) continue;
+    if (!q || !bump(q.version) || versionsOf.get(`${q.ecosystem}\u0000${q.name}`).size !== 1) continue;
     const key = `${q.ecosystem}\u0000${q.name}\u0000${q.version}`;
     if (generated.has(key)) continue;
     const id = `DRY-BENCH-${String(++n).padStart(6, '0')}`;

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // `npm run demo`: the main job on an embedded default, with no setup beyond `npm ci`.
 // Builds a small two-layer image with the project's testkit (an OCI layout in a temp dir),
-// then runs `drydock inspect`, `inspect --verify`, `inspect --files --scope all-layers` and `sbom` on it.
+// then runs `drydock inspect`, `inspect --verify`, `inspect --files --scope all-layers` and `sbom` on it,
+// imports a small advisory feed written here (facts of real advisories, abridged) into a vulnerability
+// database, and scans the image with it.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,11 +46,22 @@ try {
   writeOciLayout(layout, [{ image, tag: 'demo' }]);
   const target = `oci-dir:${layout}:demo`;
   const cache = ['--cache-dir', join(work, 'cache')];
+  const feeds = join(work, 'advisories');
+  mkdirSync(feeds);
+  const advisory = (id, ecosystem, name, fixed, extra = {}) =>
+    writeFileSync(join(feeds, `${id}.json`), JSON.stringify({ id, modified: '2025-06-01T00:00:00Z', ...extra, affected: [{ package: { ecosystem, name }, ranges: [{ type: ecosystem === 'npm' ? 'SEMVER' : 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed }] }] }] }));
+  advisory('GHSA-35jh-r3h4-6jhm', 'npm', 'lodash', '4.17.21', { aliases: ['CVE-2021-23337'], summary: 'Command Injection in lodash', severity: [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:H/I:H/A:H' }] });
+  advisory('GHSA-p6mc-m468-83gw', 'npm', 'lodash', '4.17.19', { aliases: ['CVE-2020-8203'], summary: 'Prototype Pollution in lodash', severity: [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:H/A:H' }] });
+  advisory('DEBIAN-CVE-2024-9143', 'Debian:12', 'openssl', '3.0.15-1~deb12u1', { upstream: ['CVE-2024-9143'] });
+  advisory('DEBIAN-CVE-2024-13176', 'Debian:12', 'openssl', '3.0.16-1~deb12u1', { upstream: ['CVE-2024-13176'] });
+  const db = ['--db', join(work, 'vuln.db')];
   for (const args of [
     ['inspect', target, ...cache],
     ['inspect', target, '--verify', ...cache],
     ['inspect', target, '--files', '--scope', 'all-layers', ...cache],
     ['sbom', target, ...cache],
+    ['db', 'import', feeds, ...db],
+    ['scan', target, ...db, ...cache],
   ]) {
     process.stdout.write(`\n$ drydock ${args.join(' ').replaceAll(work, '$TMP')}\n`);
     const r = spawnSync(process.execPath, [join(root, 'dist/cli.js'), ...args], { stdio: 'inherit' });

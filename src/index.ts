@@ -33,3 +33,30 @@ export { sbomImage, selectCatalogers, catalogerList, type SbomOptions, type Cata
 export { inventoryFromSbomFile } from './scan/sbom-file.js';
 export { decodeSbom, detectSbomFormat, decodeCycloneDx, decodeSpdx, decodeSyft, decodeNative, type DecodeOptions, type DecodedFormat, type DetectedFormat } from './sbom/decode/index.js';
 export { encodeSbom, encodeCycloneDx, encodeSpdx, encodeNativeJson, encodeTable, CYCLONEDX_VERSIONS, type SbomFormat, type CycloneDxVersion, type EncodeOptions } from './sbom/index.js';
+
+// vulnerability data, matching and scanning
+export * from './model/vuln.js';
+export { compareVersions, comparator, isValidVersion, VERSION_SCHEMES, type VersionScheme, type Comparator } from './version/index.js';
+export {
+  VulnDb,
+  importFeeds,
+  updateDb,
+  exportDb,
+  dbStatus,
+  defaultDbPath,
+  parseSourceSpec,
+  DEFAULT_SOURCES,
+  type ImportInput,
+  type ImportOptions,
+  type ImportSummary,
+  type UpdateSource,
+  type UpdateOptions,
+  type UpdateSummary,
+  type DbStatus,
+  type ChangeLog,
+} from './vulndb/index.js';
+export { Matcher, matchInventory, distroStatus, type MatchOptions } from './match/index.js';
+export { applySuppressions, loadIgnoreFile, loadVex, type IgnoreRuleSet, type VexDocument } from './match/suppress/index.js';
+export { selectFindings, gate, parseSeverityList } from './policy/filter.js';
+export { scanImage, evaluateInventory, openScanDatabase, DEFAULT_DB_MAX_AGE_MS, type ScanOptions, type ScanDatabase, type DbFreshness } from './scan/scan.js';
+export { encodeScanReport, SCAN_FORMATS, type ScanFormat, type ScanReportOptions } from './report/scan-index.js';

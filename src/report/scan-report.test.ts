@@ -79,11 +79,11 @@ describe('table', () => {
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 
-  it('header: target, end-of-life warning, data as of and its age, counts per severity', () => {
+  it('header: target, end-of-life warning, database age and data as of, counts per severity', () => {
     const out = encodeScanReport(sampleScanResult(), 'table');
     expect(out).toContain('Target:   registry.example:5000/shop/api:1.4 (sha256:eeeeeeeeeeee) linux/amd64');
     expect(out).toContain('WARNING: debian 10 (buster) reached end of life on 2024-06-30');
-    expect(out).toContain('data as of 2024-07-10T23:59:00Z (4 days old)');
+    expect(out).toContain('Database: updated 2024-07-14T02:00:00Z (1 day ago), data as of 2024-07-10T23:59:00Z');
     expect(out).toContain('Findings: 4 (critical 0, high 3, medium 1, low 0, negligible 0, unknown 0); 2 suppressed');
   });
 

@@ -101,10 +101,13 @@ function header(result: ScanResult, active: readonly Finding[], suppressed: numb
   }
 
   const db = result.db;
-  const asOf = db.dataAsOf ?? db.updatedAt;
+  // the age is the time since the last update or import; "data as of" is the newest record's time
   const now = opts.clock?.now() ?? new Date(result.createdAt);
-  const age = days(asOf, now);
-  lines.push(`Database: data as of ${clean(asOf)}${age !== undefined && age >= 0 ? ` (${age} day${age === 1 ? '' : 's'} old)` : ''}, ${shortDigest(db.digest)}`);
+  const age = days(db.updatedAt, now);
+  lines.push(
+    `Database: updated ${clean(db.updatedAt)}${age !== undefined && age >= 0 ? ` (${age} day${age === 1 ? '' : 's'} ago)` : ''}` +
+      `${db.dataAsOf ? `, data as of ${clean(db.dataAsOf)}` : ''}, ${shortDigest(db.digest)}`,
+  );
 
   const counts = severityCounts(active)
     .map(([s, n]) => (color && n > 0 ? `${SEVERITY_COLOUR[s]}${s} ${n}${RESET}` : `${s} ${n}`))

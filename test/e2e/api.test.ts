@@ -64,6 +64,30 @@ describe.skipIf(!existsSync(join(ROOT, 'dist/index.js')))('library API from the 
     expect(out.codes).toBeGreaterThan(10);
   });
 
+  it('compares versions, builds a database and scans an image through the package root', () => {
+    const feeds = join(work.dir, 'feeds');
+    const script = `
+      const { mkdirSync, writeFileSync } = await import('node:fs');
+      const d = await import('drydock');
+      mkdirSync(${JSON.stringify(feeds)}, { recursive: true });
+      // facts of a real advisory: CVE-2024-0727 in Alpine 3.20's openssl, fixed in 3.3.0-r6 (made-up range start)
+      writeFileSync(${JSON.stringify(join(feeds, 'a.json'))}, JSON.stringify({ id: 'ALPINE-CVE-2024-0727', modified: '2024-03-01T00:00:00Z', affected: [{ package: { ecosystem: 'Alpine:v3.20', name: 'openssl' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '3.3.0-r6' }] }] }] }));
+      const db = ${JSON.stringify(join(work.dir, 'v.db'))};
+      await d.importFeeds(db, [{ path: ${JSON.stringify(feeds)} }]);
+      const r = await d.scanImage(${JSON.stringify(`oci-archive:${archive}:v1`)}, { db: { path: db }, cacheDir: null });
+      console.log(JSON.stringify({
+        cmp: [d.compareVersions('deb', '1:1.0-1', '2.0-1'), d.compareVersions('pypi', '1.0rc1', '1.0'), d.compareVersions('rpm', '1.0', '1.0-1')],
+        distro: r.inventory.distro?.id, findings: r.findings.length, digest: r.db.digest, eco: r.distroStatus?.ecosystem,
+        sarif: JSON.parse(d.encodeScanReport(r, 'sarif')).version,
+      }));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout);
+    expect(out.cmp).toEqual([1, -1, -1]);
+    expect(out).toMatchObject({ distro: 'alpine', findings: 0, sarif: '2.1.0' });
+    expect(out.digest).toMatch(/^sha256:/);
+  });
+
   it('turns a wrong target into a coded error', () => {
     const script = `
       const d = await import('drydock');

@@ -11,24 +11,10 @@ import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { DrydockError } from '../core/errors.js';
 
-type Kind = 'string' | 'bool' | 'int' | 'bytes' | 'list';
+import { d, type OptionDecl } from './option-decl.js';
+import { SIGN_OPTIONS } from './options-sign.js';
 
-export interface OptionDecl {
-  /** config-file key and the property name in resolved values */
-  key: string;
-  flags: string;
-  env?: string;
-  kind: Kind;
-  default?: string | number | boolean | string[];
-  help: string;
-  choices?: readonly string[];
-  /** hidden from --help (secrets that should come from env) */
-  hidden?: boolean;
-  /** smallest accepted value of an int option */
-  min?: number;
-}
-
-const d = (o: OptionDecl) => o;
+export type { OptionDecl } from './option-decl.js';
 
 export const OPTIONS = {
   format: d({ key: 'format', flags: '-f, --format <format>', kind: 'string', default: 'table', help: 'output format: table, json, cyclonedx-json[@1.6|1.5|1.4], spdx-json, sarif, openvex, junit (each command accepts a subset)' }),
@@ -66,6 +52,7 @@ export const OPTIONS = {
   ignoreFile: d({ key: 'ignoreFile', flags: '--ignore-file <file>', env: 'DRYDOCK_IGNORE_FILE', kind: 'list', help: 'ignore rules: drydock-ignore.yaml, .trivyignore or .trivyignore.yaml (repeatable; default: those files in the current directory)' }),
   vex: d({ key: 'vex', flags: '--vex <file>', env: 'DRYDOCK_VEX', kind: 'list', help: 'VEX document (OpenVEX, CycloneDX VEX, CSAF VEX) whose not_affected and fixed statements suppress findings (repeatable)' }),
   showSuppressed: d({ key: 'showSuppressed', flags: '--show-suppressed', kind: 'bool', default: false, help: 'also show suppressed findings, each with the rule or VEX statement that suppressed it' }),
+  ...SIGN_OPTIONS,
   detectionPriority: d({ key: 'detectionPriority', flags: '--detection-priority <mode>', env: 'DRYDOCK_DETECTION_PRIORITY', kind: 'string', default: 'precise', choices: ['precise', 'comprehensive'], help: 'precise: language packages owned by OS packages match only distro advisories; comprehensive: also upstream advisories, flagged' }),
 } as const satisfies Record<string, OptionDecl>;
 

@@ -85,6 +85,17 @@ export const ERROR_CODES = {
   IGNORE_RULE_EXPIRED: { exit: EXIT.checkFailed, summary: 'an ignore rule passed its expiry date and no longer suppresses findings (a warning; the scan goes on)' },
   VEX_INVALID: { exit: EXIT.corrupt, summary: 'a VEX document (OpenVEX, CycloneDX VEX, CSAF) is malformed or in no known format' },
 
+  // keys, signatures and attestations
+  KEY_INVALID: { exit: EXIT.corrupt, summary: 'a key file or PEM block is malformed, of an unsupported type, or not what the command needs (a public key where a private one is required)' },
+  KEY_PASSWORD: { exit: EXIT.usage, summary: 'the password does not decrypt the private key, or no password was given and none can be prompted for' },
+  KEY_PROVIDER_UNSUPPORTED: { exit: EXIT.usage, summary: 'a key reference names a provider Drydock does not support yet (awskms://, gcpkms://, azurekms://, hashivault://)' },
+  PKCS11_ERROR: { exit: EXIT.runtime, summary: 'a PKCS#11 module, token, PIN or key object could not be used; the message names the URI (without the PIN)' },
+  SIGNATURE_NOT_FOUND: { exit: EXIT.checkFailed, summary: 'the image or blob has no signature or attestation to verify' },
+  VERIFICATION_FAILED: { exit: EXIT.checkFailed, summary: 'no signature or attestation verified; the message gives each one\'s reason' },
+  BUNDLE_INVALID: { exit: EXIT.corrupt, summary: 'a Sigstore bundle, DSSE envelope, certificate or trusted root is malformed' },
+  SIGSTORE_ERROR: { exit: EXIT.network, summary: 'Fulcio, Rekor, a timestamp authority or the TUF repository refused a request or could not be reached' },
+  IDENTITY_TOKEN_MISSING: { exit: EXIT.usage, summary: 'keyless signing needs an OIDC identity token (--identity-token, SIGSTORE_ID_TOKEN or a CI provider)' },
+
   INTERNAL: { exit: EXIT.runtime, summary: 'a bug in Drydock; please report it' },
 } as const satisfies Record<string, CodeInfo>;
 

@@ -18,6 +18,7 @@ import type { LayerInfo, ResolvedImage } from '../image/types.js';
 import type { LayerCache } from './cache.js';
 import { walkDirectory } from './dirwalk.js';
 import { components, normaliseQueryPath } from './paths.js';
+import { LargeReadReclaimer } from './reclaim.js';
 import { compileSelectors, type CompiledSelectors } from './selectors.js';
 import { SpillStore } from './spill.js';
 import { type ContentRef, LayerTable, TYPE_DIR, TYPE_FILE, TYPE_HARDLINK, TYPE_SYMLINK } from './table.js';
@@ -299,6 +300,7 @@ class Filesystem implements ImageFilesystem {
   readonly #issues: IssueLog;
   readonly #spill: SpillStore | undefined;
   readonly #byPath: (Map<string, number> | undefined)[] = [];
+  readonly #reclaim = new LargeReadReclaimer();
 
   constructor(layers: LayerSummary[], tables: LayerTable[], selectors: CompiledSelectors, issues: IssueLog, spill: SpillStore | undefined) {
     this.layers = layers;
@@ -379,7 +381,10 @@ class Filesystem implements ImageFilesystem {
     const type = t.types[i]!;
     if (type === TYPE_FILE) {
       const ref = t.contents.get(i);
-      return ref ? readContent(ref, this.#issues, path, this.layers[l]?.digest ?? '') : undefined;
+      if (!ref) return undefined;
+      // contents read from disk are new Buffers: let the garbage of earlier large ones go first
+      if (ref.kind !== 'mem') this.#reclaim.before(t.sizes[i]!);
+      return readContent(ref, this.#issues, path, this.layers[l]?.digest ?? '');
     }
     if (type === TYPE_HARDLINK) {
       const target = t.links.get(i)!;

@@ -171,6 +171,7 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
     let sinkIdx = -1;
     let sinkPath = '';
     let chunks: Buffer[] = [];
+    let memBytes = 0;
     let held = 0;
     let writer: SpillWriter | null = null;
     /** reused by selectors.match: the selectors that want the entry only when a marker shows */
@@ -308,6 +309,7 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
         sink = SINK_MEM;
         sinkIdx = idx;
         chunks = [];
+        memBytes = 0;
         return true;
       }
       sinkIdx = idx;
@@ -326,6 +328,7 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
       if (failed) throw STOP;
       if (sink === SINK_MEM) {
         chunks.push(c);
+        memBytes += c.length;
         return;
       }
       if (scanner && !scanner.done) scanner.write(c);
@@ -348,16 +351,17 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
       const idx = sinkIdx;
       let sel: number[] | null | undefined;
       if (sink === SINK_MEM) {
-        // a copy: the slices point into larger decompression buffers
-        const data = chunks.length === 1 ? Buffer.from(chunks[0]!) : Buffer.concat(chunks);
+        const list = chunks;
         chunks = [];
         if (scanner) {
-          scanner.write(data);
+          for (const c of list) scanner.write(c);
           sel = finalSelectors();
         }
         if (sel === null) table.selectedBy.delete(idx);
         else {
           if (sel) table.selectedBy.set(idx, sel);
+          // a copy: the slices point into larger decompression buffers (made only for kept contents)
+          const data = list.length === 1 ? Buffer.from(list[0]!) : Buffer.concat(list, memBytes);
           table.contents.set(idx, { kind: 'mem', data });
         }
       } else if (sink === SINK_HOLD) {

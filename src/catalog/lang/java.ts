@@ -1,13 +1,13 @@
 /**
- * Java archives (jar, war, ear, par, jpi, hpi): the zip central directory is read by hand
- * (bounded entry count, sizes and nesting), one package per META-INF/maven/** /pom.properties
+ * Java archives (jar, war, ear, par, jpi, hpi): the zip central directory is read with the project's
+ * bounded zip reader (core/zip.ts; bounded entry count, sizes and nesting), one package per META-INF/maven/** /pom.properties
  * (shaded jars have several), else one from META-INF/MANIFEST.MF and the file name; nested
  * archives (WEB-INF/lib, BOOT-INF/lib, lib/ of ears, ...) are opened recursively with a depth
  * limit and a total uncompressed-bytes budget (zip bombs), and get a virtualPath
  * "outer.war!/WEB-INF/lib/inner.jar".
  */
 import { createHash } from 'node:crypto';
-import { inflateSync } from 'fflate';
+import { bufferSource, readZipDirectory, readZipEntry, ZipFormatError, type ZipEntry } from '../../core/zip.js';
 import type { Package, PackageMetadataJava, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
 import { bad, isSpdxExpression, makePackage, posixBasename, purlOf, LIMIT } from './common.js';
@@ -21,92 +21,16 @@ const MAX_DEPTH = 4;
 const BUDGET = 1024 * 1024 * 1024;
 const ARCHIVE_EXT = /\.(jar|war|ear|par|jpi|hpi|sar|nar|kar|rar)$/i;
 
-export interface ZipEntry {
-  name: string;
-  method: number;
-  compressedSize: number;
-  size: number;
-  localOffset: number;
-}
+export type { ZipEntry } from '../../core/zip.js';
 
-export class ZipError extends Error {}
-
-/** Central directory of a zip (zip64 aware). Throws ZipError when it cannot be read. */
+/** Central directory of a zip (zip64 aware). Throws ZipFormatError when it cannot be read. */
 export function readCentralDirectory(b: Buffer, maxEntries = MAX_ENTRIES): ZipEntry[] {
-  const min = Math.max(0, b.length - 65557);
-  let eocd = -1;
-  for (let i = b.length - 22; i >= min; i--) {
-    if (b.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new ZipError('no end of central directory record');
-  let count = b.readUInt16LE(eocd + 10);
-  let cdSize = b.readUInt32LE(eocd + 12);
-  let cdOffset = b.readUInt32LE(eocd + 16);
-  if ((count === 0xffff || cdOffset === 0xffffffff || cdSize === 0xffffffff) && eocd >= 20 && b.readUInt32LE(eocd - 20) === 0x07064b50) {
-    const z = Number(b.readBigUInt64LE(eocd - 20 + 8));
-    if (z + 56 > b.length || b.readUInt32LE(z) !== 0x06064b50) throw new ZipError('bad zip64 end record');
-    count = Number(b.readBigUInt64LE(z + 32));
-    cdSize = Number(b.readBigUInt64LE(z + 40));
-    cdOffset = Number(b.readBigUInt64LE(z + 48));
-  }
-  if (count > maxEntries) throw new ZipError(`more than ${maxEntries} entries`);
-  // archives with a prefix (self-extracting, launcher scripts): offsets are relative to the zip start
-  const shift = eocd - (cdOffset + cdSize) > 0 && b.readUInt32LE(cdOffset) !== 0x02014b50 ? eocd - (cdOffset + cdSize) : 0;
-  let o = cdOffset + shift;
-  const out: ZipEntry[] = [];
-  for (let i = 0; i < count; i++) {
-    if (o + 46 > b.length || b.readUInt32LE(o) !== 0x02014b50) throw new ZipError('truncated central directory');
-    const method = b.readUInt16LE(o + 10);
-    let compressedSize = b.readUInt32LE(o + 20);
-    let size = b.readUInt32LE(o + 24);
-    const nameLen = b.readUInt16LE(o + 28);
-    const extraLen = b.readUInt16LE(o + 30);
-    const commentLen = b.readUInt16LE(o + 32);
-    let localOffset = b.readUInt32LE(o + 42);
-    const name = b.toString('utf8', o + 46, o + 46 + nameLen);
-    // zip64 extended information extra field
-    let e = o + 46 + nameLen;
-    const eEnd = Math.min(e + extraLen, b.length);
-    while (e + 4 <= eEnd) {
-      const id = b.readUInt16LE(e);
-      const len = b.readUInt16LE(e + 2);
-      if (id === 0x0001) {
-        let p = e + 4;
-        if (size === 0xffffffff && p + 8 <= eEnd) (size = Number(b.readBigUInt64LE(p))), (p += 8);
-        if (compressedSize === 0xffffffff && p + 8 <= eEnd) (compressedSize = Number(b.readBigUInt64LE(p))), (p += 8);
-        if (localOffset === 0xffffffff && p + 8 <= eEnd) localOffset = Number(b.readBigUInt64LE(p));
-      }
-      e += 4 + len;
-    }
-    out.push({ name, method, compressedSize, size, localOffset: localOffset + shift });
-    o += 46 + nameLen + extraLen + commentLen;
-  }
-  return out;
+  return readZipDirectory(bufferSource(b), { maxEntries });
 }
 
-/** The uncompressed bytes of one entry (stored or deflated), at most `max` bytes. */
+/** The uncompressed bytes of one entry (stored or deflated, CRC-checked), at most `max` bytes. */
 export function readEntry(b: Buffer, e: ZipEntry, max: number): Buffer {
-  if (e.size > max) throw new ZipError(`${e.name}: ${e.size} bytes, over the limit of ${max}`);
-  const o = e.localOffset;
-  if (o + 30 > b.length || b.readUInt32LE(o) !== 0x04034b50) throw new ZipError(`${e.name}: bad local header`);
-  const start = o + 30 + b.readUInt16LE(o + 26) + b.readUInt16LE(o + 28);
-  const end = start + e.compressedSize;
-  if (end > b.length) throw new ZipError(`${e.name}: truncated`);
-  const data = b.subarray(start, end);
-  if (e.method === 0) return Buffer.from(data);
-  if (e.method !== 8) throw new ZipError(`${e.name}: unsupported compression method ${e.method}`);
-  const out = new Uint8Array(e.size);
-  let r: Uint8Array;
-  try {
-    r = inflateSync(data, { out });
-  } catch (err) {
-    throw new ZipError(`${e.name}: ${(err as Error).message}`);
-  }
-  if (r.length !== e.size) throw new ZipError(`${e.name}: inflated to ${r.length} bytes, the directory says ${e.size}`);
-  return Buffer.from(r.buffer, r.byteOffset, r.length);
+  return readZipEntry(bufferSource(b), e, max);
 }
 
 export function parseProperties(text: string): Record<string, string> {
@@ -174,7 +98,7 @@ function archivePackages(w: Walk, bytes: Buffer, virtualPath: string, depth: num
       w.budget -= b.length;
       return b;
     } catch (err) {
-      bad(w.ctx, w.path, `${virtualPath}: ${(err as Error).message}`, err instanceof ZipError && /over the limit/.test(err.message) ? LIMIT : undefined);
+      bad(w.ctx, w.path, `${virtualPath}: ${(err as Error).message}`, err instanceof ZipFormatError && /over the limit/.test(err.message) ? LIMIT : undefined);
       return undefined;
     }
   };

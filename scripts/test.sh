@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 need_pkgs=()
-for p in docker-registry:docker-registry skopeo:skopeo umoci:umoci zstd:zstd htpasswd:apache2-utils podman:podman runc:runc debootstrap:debootstrap go:golang-go rpmbuild:rpm db5.3_load:db5.3-util objcopy:binutils openssl:openssl dpkg:dpkg ruby:ruby java:default-jre-headless mvn:maven softhsm2-util:softhsm2; do
+for p in docker-registry:docker-registry skopeo:skopeo umoci:umoci zstd:zstd htpasswd:apache2-utils podman:podman runc:runc debootstrap:debootstrap go:golang-go rpmbuild:rpm db5.3_load:db5.3-util objcopy:binutils openssl:openssl dpkg:dpkg ruby:ruby java:default-jre-headless mvn:maven softhsm2-util:softhsm2 pkcs11-tool:opensc; do
   cmd=${p%%:*}; pkg=${p#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need_pkgs+=("$pkg")
 done

@@ -10,8 +10,10 @@ import { CONVERT_FORMATS } from './commands/convert.js';
 import { COPY_FORMATS } from './commands/copy.js';
 import { DB_FORMATS } from './commands/db.js';
 import { INSPECT_FORMATS } from './commands/inspect.js';
+import { KEYS_FORMATS } from './commands/keys.js';
 import { SBOM_FORMATS } from './commands/sbom.js';
 import { SCAN_FORMATS } from './commands/scan.js';
+import { CLEAN_FORMATS, SIGN_FORMATS, TREE_FORMATS, VERIFY_FORMATS } from './commands/sign.js';
 import { FORMAT_NAMES, FORMAT_VERSIONS, type FormatName } from './format.js';
 import { buildProgram } from './main.js';
 import { OPTIONS, type OptionDecl } from './options.js';
@@ -29,6 +31,13 @@ const FORMATS_BY_COMMAND: Record<string, readonly FormatName[]> = {
   'db status': DB_FORMATS,
   'db export': [],
   'db diff': DB_FORMATS,
+  'generate-key-pair': KEYS_FORMATS,
+  'import-key-pair': KEYS_FORMATS,
+  'public-key': KEYS_FORMATS,
+  sign: SIGN_FORMATS,
+  verify: VERIFY_FORMATS,
+  tree: TREE_FORMATS,
+  clean: CLEAN_FORMATS,
 };
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();

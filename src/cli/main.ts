@@ -7,8 +7,10 @@ import { convertCommand } from './commands/convert.js';
 import { copyCommand } from './commands/copy.js';
 import { dbCommand } from './commands/db.js';
 import { inspectCommand } from './commands/inspect.js';
+import { keysCommands } from './commands/keys.js';
 import { sbomCommand } from './commands/sbom.js';
 import { scanCommand } from './commands/scan.js';
+import { cleanCommand, signCommand, treeCommand, verifyCommand } from './commands/sign.js';
 import { reportError } from './context.js';
 import { TARGET_HELP } from './help.js';
 
@@ -35,6 +37,8 @@ export function buildProgram(): Command {
   program.addCommand(convertCommand());
   program.addCommand(scanCommand());
   program.addCommand(dbCommand());
+  for (const c of keysCommands()) program.addCommand(c);
+  for (const c of [signCommand(), verifyCommand(), treeCommand(), cleanCommand()]) program.addCommand(c);
   // every (sub)command: usage errors become exceptions so the exit code contract holds
   const override = (c: Command) => {
     c.exitOverride();

@@ -14,6 +14,8 @@ export interface OptionDecl {
   hidden?: boolean;
   /** smallest accepted value of an int option */
   min?: number;
+  /** a list whose values may contain commas (key=value annotations): never split on them */
+  noSplit?: boolean;
 }
 
 /** Declares one option (the record of declarations keeps its keys as OptionKey). */

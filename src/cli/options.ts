@@ -103,9 +103,11 @@ function convert(decl: OptionDecl, raw: unknown, origin: string): unknown {
     }
     case 'bytes':
       return typeof raw === 'number' ? raw : parseBytes(String(raw));
-    case 'list':
-      if (Array.isArray(raw)) return raw.flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
-      return String(raw).split(',').map((x) => x.trim()).filter(Boolean);
+    case 'list': {
+      const split = (x: unknown) => (decl.noSplit ? [String(x)] : String(x).split(','));
+      if (Array.isArray(raw)) return raw.flatMap(split).map((x) => x.trim()).filter(Boolean);
+      return split(raw).map((x) => x.trim()).filter(Boolean);
+    }
   }
 }
 

@@ -68,7 +68,9 @@ export function selectLayoutRoot(
   name: string,
 ): { descriptor: Descriptor } | { synthetic: RawManifest } {
   const index = parseLayoutIndex(indexBytes, name);
-  const all = index.manifests;
+  // signatures, attestations and SBOMs stored beside an image (cosign's sha256-<hex>.sig/.att/.sbom
+  // entries, OCI 1.1 referrers with an artifactType) are not images: a target never picks them by default
+  const all = ref !== undefined && /^sha(256|512)-[0-9a-f]+/.test(ref) ? index.manifests : index.manifests.filter((d) => !isAttachedEntry(d));
   if (all.length === 0) throw new DrydockError('IMAGE_NOT_FOUND', `${name}: the layout holds no image`);
   const names = [...new Set(all.flatMap(entryNames))].sort();
   let picked: Descriptor[];
@@ -97,6 +99,17 @@ export function selectLayoutRoot(
   if (unique.length === 1) return { descriptor: unique[0] as Descriptor };
   const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: unique }));
   return { synthetic: { bytes, mediaType: MediaType.ociIndex, digest: digestOf(bytes) } };
+}
+
+const ATTACHED_TAG = /^sha(256|512)-[0-9a-f]+(\.(sig|att|sbom))?$/;
+
+/** An index entry that holds something attached to an image rather than an image. */
+export function isAttachedEntry(d: Descriptor): boolean {
+  const a = d.annotations ?? {};
+  const refName = a['org.opencontainers.image.ref.name'];
+  if (refName !== undefined && ATTACHED_TAG.test(refName)) return true;
+  if (a.kind === 'dev.cosignproject.cosign/sigs' || a.kind === 'dev.cosignproject.cosign/atts' || a.kind === 'dev.cosignproject.cosign/sboms') return true;
+  return typeof (d as { artifactType?: unknown }).artifactType === 'string';
 }
 
 /** The path of a blob under a layout root, after validating the digest (no path escapes). */

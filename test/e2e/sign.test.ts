@@ -1,0 +1,101 @@
+/**
+ * sign / verify / tree / clean end to end against the real registry, through the commander commands
+ * (in process: the commands are registered in main.ts by the lead), with a key file written by cosign
+ * itself (../shared/interop/cosign, password `hello`).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DrydockError } from '../../src/core/errors.js';
+import { RegistryClient } from '../../src/image/registry/client.js';
+import { cleanCommand, signCommand, treeCommand, verifyCommand } from '../../src/cli/commands/sign.js';
+import { buildTestImage, startRegistry, type TestRegistry } from '../harness/registry.js';
+
+const COSIGN_KEY = join(import.meta.dirname, '../../../shared/interop/cosign/pemsigstorekey.key');
+
+async function run(args: string[]): Promise<{ error?: DrydockError }> {
+  const program = new Command('drydock').exitOverride();
+  for (const c of [signCommand(), verifyCommand(), treeCommand(), cleanCommand()]) program.addCommand(c.exitOverride());
+  try {
+    await program.parseAsync(['node', 'drydock', ...args]);
+    return {};
+  } catch (e) {
+    if (e instanceof DrydockError) return { error: e };
+    throw e;
+  }
+}
+
+describe('drydock sign / verify / tree / clean', () => {
+  let reg: TestRegistry;
+  let dir: string;
+  const img = buildTestImage('e2e');
+  const saved = process.env.DRYDOCK_PASSWORD;
+
+  beforeAll(async () => {
+    process.env.DRYDOCK_PASSWORD = 'hello';
+    reg = await startRegistry();
+    dir = mkdtempSync(join(tmpdir(), 'drydock-sign-e2e-'));
+    const client = new RegistryClient({ insecure: [reg.host] });
+    const repo = { registry: reg.host, repository: 'app' };
+    await client.putBlob(repo, img.config, img.config.bytes);
+    for (const l of img.layers) await client.putBlob(repo, l, l.bytes);
+    await client.putManifest(repo, 'v1', img.manifest);
+    await client.close();
+  }, 30_000);
+
+  afterAll(async () => {
+    if (saved === undefined) delete process.env.DRYDOCK_PASSWORD;
+    else process.env.DRYDOCK_PASSWORD = saved;
+    await reg?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('signs with a cosign key, verifies, lists and cleans', async () => {
+    const image = `${reg.host}/app:v1`;
+    const common = ['--insecure-registry', reg.host];
+    const out = (name: string): string => join(dir, name);
+    const t0 = Date.now();
+    expect((await run(['sign', image, '--key', COSIGN_KEY, '-a', 'env=prod,eu', ...common, '-o', out('sign.txt')])).error).toBeUndefined();
+    const signMs = Date.now() - t0;
+    expect(readFileSync(out('sign.txt'), 'utf8')).toMatch(new RegExp(`^signed ${img.manifest.digest}: tag ${reg.host}/app:sha256-[0-9a-f]{64}\\.sig layer 0`));
+    expect((await run(['sign', image, '--key', COSIGN_KEY, '--signature-format', 'bundle', '-a', 'env=prod,eu', ...common, '-o', out('sign2.txt')])).error).toBeUndefined();
+
+    const t1 = Date.now();
+    expect((await run(['verify', image, '--key', COSIGN_KEY, '-a', 'env=prod,eu', '--format', 'json', ...common, '-o', out('verify.json')])).error).toBeUndefined();
+    const verifyMs = Date.now() - t1;
+    const v = JSON.parse(readFileSync(out('verify.json'), 'utf8')) as { digest: string; verified: boolean; checks: { verified: boolean; reason?: string }[] };
+    expect(v.digest).toBe(img.manifest.digest);
+    expect(v.checks.map((c) => c.verified)).toEqual([true, true]);
+
+    // a required annotation that is not signed: both fail, exit code 1 with every reason
+    const bad = await run(['verify', image, '--key', COSIGN_KEY, '-a', 'env=dev', ...common, '-o', out('bad.txt')]);
+    expect(bad.error?.code).toBe('VERIFICATION_FAILED');
+    expect(bad.error?.exitCode).toBe(1);
+    expect(readFileSync(out('bad.txt'), 'utf8')).toMatch(/FAILED .*annotation-mismatch/);
+
+    expect((await run(['tree', image, ...common, '-o', out('tree.txt')])).error).toBeUndefined();
+    const tree = readFileSync(out('tree.txt'), 'utf8');
+    expect(tree).toMatch(/signature tag .*\.sig/);
+    expect(tree).toMatch(/signature referrer sha256:[0-9a-f]{64} \(application\/vnd\.dev\.sigstore\.bundle\.v0\.3\+json/);
+
+    expect((await run(['clean', image, '--type', 'signature', ...common, '-o', out('clean.txt')])).error).toBeUndefined();
+    const none = await run(['verify', image, '--key', COSIGN_KEY, ...common, '-o', out('none.txt')]);
+    expect(none.error?.code).toBe('SIGNATURE_NOT_FOUND');
+    // in-process timings (no process start): a loose guard against a path that reads layers
+    expect(signMs).toBeLessThan(3000);
+    expect(verifyMs).toBeLessThan(3000);
+  }, 60_000);
+
+  it('refuses a wrong key password and an unknown signature format', async () => {
+    process.env.DRYDOCK_PASSWORD = 'nope';
+    try {
+      const r = await run(['sign', `${reg.host}/app:v1`, '--key', COSIGN_KEY, '--insecure-registry', reg.host]);
+      expect(r.error?.code).toBe('KEY_PASSWORD');
+    } finally {
+      process.env.DRYDOCK_PASSWORD = 'hello';
+    }
+    await expect(run(['sign', `${reg.host}/app:v1`, '--key', COSIGN_KEY, '--signature-format', 'x'])).rejects.toThrow(/Allowed choices/);
+  });
+});

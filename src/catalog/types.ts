@@ -20,6 +20,12 @@ export interface CatalogContext {
   files(): FileMeta[];
   /** the content of a selected file (symlinks resolved inside the image root), undefined when not kept */
   read(path: string): Promise<Buffer | undefined>;
+  /**
+   * Bytes [offset, offset + length) of the same content as read(path), without loading the rest
+   * (fewer at its end); undefined when not kept. The size is that of the entry files() lists.
+   * Optional: where a context does not offer it, binary catalogers fall back to read().
+   */
+  readRange?(path: string, offset: number, length: number): Promise<Buffer | undefined>;
   /** a Location for a path of the squashed view, with its layer digest */
   locate(path: string, role?: Location['role']): Location;
 }

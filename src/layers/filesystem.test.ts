@@ -338,3 +338,102 @@ describe('implied directories', () => {
     }
   });
 });
+
+describe('readRange', () => {
+  // bytes that differ at every offset, so a misplaced range cannot pass
+  const pattern = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
+  const ranges = (size: number): [number, number][] => [
+    [0, 64],
+    [1000, 4096],
+    [Math.max(0, size - 10), 100], // across the end: fewer bytes
+    [size, 10], // at the end: none
+    [size + 5, 10],
+    [17, 0],
+  ];
+  const expectSameAsReadFile = async (fs: ImageFilesystem, path: string, layer?: number) => {
+    const whole = (await fs.readFile(path, layer))!;
+    expect(whole).toBeDefined();
+    for (const [o, l] of ranges(whole.length)) {
+      const got = await fs.readRange(path, o, l, layer);
+      expect(got?.equals(whole.subarray(Math.min(o, whole.length), Math.min(o + l, whole.length))), `${path} ${o}+${l}`).toBe(true);
+    }
+  };
+
+  it('serves in-memory and spilled contents, through symlinks and hard links, per layer', async () => {
+    const big = pattern(2 * 1024 * 1024 + 5);
+    const l0 = await layer([
+      { name: 'etc/small', content: pattern(5000) },
+      { name: 'big/blob.bin', content: big },
+      { name: 'hl', type: 'link', linkname: 'big/blob.bin' },
+      { name: 'other', content: 'not selected' },
+    ]);
+    const l1 = await layer([
+      { name: 'etc/small', content: 'replaced' },
+      { name: 'lnk', type: 'symlink', linkname: '/big/blob.bin' },
+    ]);
+    const temp = await tmp();
+    const issues = new IssueLog();
+    const fs = track(
+      await buildImageFilesystem(fakeImage([l0, l1]), {
+        tempDir: temp,
+        issues,
+        selectors: [{ id: 's', version: '1', paths: ['/etc/small', '/big/blob.bin', '/lnk', '/hl'] }],
+      }),
+    );
+    await expectSameAsReadFile(fs, '/etc/small');
+    await expectSameAsReadFile(fs, '/etc/small', 0);
+    expect((await fs.readRange('/etc/small', 0, 100))?.toString()).toBe('replaced');
+    expect((await fs.readRange('/etc/small', 0, 5000, 0))?.equals(pattern(5000))).toBe(true);
+    await expectSameAsReadFile(fs, '/big/blob.bin');
+    await expectSameAsReadFile(fs, '/lnk');
+    await expectSameAsReadFile(fs, '/hl');
+    expect((await fs.readRange('/big/blob.bin', 1_000_000, 16))?.equals(big.subarray(1_000_000, 1_000_016))).toBe(true);
+    expect(await fs.readRange('/other', 0, 4)).toBeUndefined();
+    expect(await fs.readRange('/nope', 0, 4)).toBeUndefined();
+    await expect(fs.readRange('/etc/small', -1, 4)).rejects.toMatchObject({ code: 'INTERNAL' });
+    expect(issues.issues).toEqual([]);
+
+    // a spilled file that lost bytes is refused, and said once
+    const [spilled] = (await readdir(temp, { recursive: true, withFileTypes: true })).filter((d) => d.isFile());
+    await writeFile(join(spilled!.parentPath, spilled!.name), big.subarray(0, 100));
+    expect(await fs.readRange('/big/blob.bin', 0, 10)).toBeUndefined();
+    expect(await fs.readRange('/lnk', 0, 10)).toBeUndefined();
+    expect(issues.issues.map((i) => [i.code, i.path])).toEqual([['CACHE_ERROR', '/big/blob.bin']]);
+  });
+
+  it('checks a cache blob once before serving ranges of it', async () => {
+    const dir = await tmp();
+    const big = pattern(1_500_000);
+    const l = await layer([{ name: 'big', content: big }], 'gzip', 'bind-range');
+    const sel = [{ id: 'b', version: '1', basenames: ['big'] }];
+    track(await buildImageFilesystem(fakeImage([l]), { selectors: sel, cache: LayerCache.open(dir) }));
+    const img = fakeImage([l]);
+    const fs = track(await buildImageFilesystem(img, { selectors: sel, cache: LayerCache.open(dir) }));
+    expect(img.opens).toEqual([0]);
+    await expectSameAsReadFile(fs, '/big');
+
+    for (const f of await readdir(join(dir, 'blobs'))) {
+      const p = join(dir, 'blobs', f);
+      const data = await fsRead(p);
+      data[700_000] = data[700_000]! ^ 1; // same size, other bytes
+      await writeFile(p, data);
+    }
+    const issues = new IssueLog();
+    const fs2 = track(await buildImageFilesystem(fakeImage([l]), { selectors: sel, cache: LayerCache.open(dir), issues }));
+    expect(await fs2.readRange('/big', 0, 10)).toBeUndefined();
+    expect(await fs2.readRange('/big', 10, 10)).toBeUndefined();
+    expect(issues.issues.map((i) => i.code)).toEqual(['CACHE_ERROR']);
+  });
+
+  it('reads files of dir: images from disk, never through a symlink', async () => {
+    const root = await tmp();
+    await mkdir(join(root, 'bin'));
+    await writeFile(join(root, 'bin/tool'), pattern(70_000));
+    await symlink('/etc/passwd', join(root, 'bin/link'));
+    const img = { ...fakeImage([]), rootDir: root };
+    const fs = track(await buildImageFilesystem(img, { selectors: [{ id: 's', version: '1', globs: ['/bin/*'] }] }));
+    await expectSameAsReadFile(fs, '/bin/tool');
+    await expectSameAsReadFile(fs, '/bin/tool', 0);
+    expect(await fs.readRange('/bin/link', 0, 10)).toBeUndefined();
+  });
+});

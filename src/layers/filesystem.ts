@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { DrydockError } from '../core/errors.js';
 import { noopSink, type EventSink } from '../core/events.js';
 import { IssueLog } from '../core/issues.js';
@@ -18,7 +18,6 @@ import type { LayerInfo, ResolvedImage } from '../image/types.js';
 import type { LayerCache } from './cache.js';
 import { walkDirectory } from './dirwalk.js';
 import { components, normaliseQueryPath } from './paths.js';
-import { LargeReadReclaimer } from './reclaim.js';
 import { compileSelectors, type CompiledSelectors } from './selectors.js';
 import { SpillStore } from './spill.js';
 import { type ContentRef, LayerTable, TYPE_DIR, TYPE_FILE, TYPE_HARDLINK, TYPE_SYMLINK } from './table.js';
@@ -57,6 +56,12 @@ export interface ImageFilesystem {
    * image root (loop limit → issue, undefined). With `layer`: that layer's own entry.
    */
   readFile(path: string, layer?: number): Promise<Buffer | undefined>;
+  /**
+   * Bytes [offset, offset + length) of a selected content, resolved as readFile() resolves it,
+   * without loading the rest: fewer bytes at the end of the content, none past it; undefined when
+   * the content is not kept. The content's size is that of its entry (`stat(path).size`).
+   */
+  readRange(path: string, offset: number, length: number, layer?: number): Promise<Buffer | undefined>;
   /** present (squashed) entries a selector matched, sorted by path */
   selected(selectorId: string): FileMeta[];
   close(): Promise<void>;
@@ -293,6 +298,76 @@ async function readDiskFile(path: string): Promise<Buffer | undefined> {
   }
 }
 
+/** A content found for a path: where it lives, and the path and layer it was found at. */
+interface Located {
+  ref: ContentRef;
+  path: string;
+  layer: number;
+}
+
+/**
+ * Positional reads of kept contents. A stored file is checked as readContent() checks a whole
+ * read: its size on every read; a cache blob's sha256 once, before its first range is served
+ * (hashed as a stream, never held whole). A refused file stays refused, with one issue.
+ */
+class RangeReader {
+  readonly #checked = new Map<string, boolean>();
+
+  constructor(readonly issues: IssueLog) {}
+
+  async read(ref: ContentRef, offset: number, length: number, path: string, layerDigest: string): Promise<Buffer | undefined> {
+    if (ref.kind === 'mem') return ref.data.subarray(Math.min(offset, ref.data.length), Math.min(offset + length, ref.data.length));
+    let fh: FileHandle;
+    try {
+      fh = await open(ref.path, ref.kind === 'disk' ? fsc.O_RDONLY | fsc.O_NOFOLLOW : fsc.O_RDONLY);
+    } catch (e) {
+      this.#failed(ref, path, layerDigest, e as Error);
+      return undefined;
+    }
+    try {
+      const st = await fh.stat();
+      if (ref.kind === 'disk' && !st.isFile()) return undefined;
+      if (ref.kind === 'file' && !(await this.#check(ref, fh, st.size, path, layerDigest))) return undefined;
+      const end = Math.min(offset + length, st.size);
+      if (end <= offset) return Buffer.alloc(0);
+      const out = Buffer.allocUnsafe(end - offset);
+      let got = 0;
+      while (got < out.length) {
+        const { bytesRead } = await fh.read(out, got, out.length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === out.length ? out : out.subarray(0, got);
+    } catch (e) {
+      this.#failed(ref, path, layerDigest, e as Error);
+      return undefined;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async #check(ref: Extract<ContentRef, { kind: 'file' }>, fh: FileHandle, size: number, path: string, layerDigest: string): Promise<boolean> {
+    // the size on every read (the stat is made anyway), the digest of a cache blob once
+    let ok = size === ref.size && this.#checked.get(ref.path) !== false;
+    if (ok && !ref.spilled && !this.#checked.has(ref.path)) {
+      const h = createHash('sha256');
+      for await (const chunk of fh.createReadStream({ start: 0, autoClose: false })) h.update(chunk as Buffer);
+      ok = h.digest('hex') === ref.sha256;
+    }
+    if (ok) this.#checked.set(ref.path, true);
+    else if (this.#checked.get(ref.path) !== false) {
+      this.#checked.set(ref.path, false);
+      this.issues.record({ code: 'CACHE_ERROR', message: `stored content of ${path} does not match its digest; ignored`, path, layer: layerDigest });
+    }
+    return ok;
+  }
+
+  #failed(ref: ContentRef, path: string, layerDigest: string, e: Error): void {
+    if (ref.kind === 'disk') this.issues.record({ code: 'IO_ERROR', message: `cannot read ${ref.path}: ${e.message}`, path });
+    else this.issues.record({ code: 'CACHE_ERROR', message: `stored content of ${path} cannot be read: ${e.message}`, path, layer: layerDigest });
+  }
+}
+
 class Filesystem implements ImageFilesystem {
   readonly layers: LayerSummary[];
   readonly #sq: Squash;
@@ -300,7 +375,7 @@ class Filesystem implements ImageFilesystem {
   readonly #issues: IssueLog;
   readonly #spill: SpillStore | undefined;
   readonly #byPath: (Map<string, number> | undefined)[] = [];
-  readonly #reclaim = new LargeReadReclaimer();
+  readonly #ranges: RangeReader;
 
   constructor(layers: LayerSummary[], tables: LayerTable[], selectors: CompiledSelectors, issues: IssueLog, spill: SpillStore | undefined) {
     this.layers = layers;
@@ -308,6 +383,7 @@ class Filesystem implements ImageFilesystem {
     this.#selectors = selectors;
     this.#issues = issues;
     this.#spill = spill;
+    this.#ranges = new RangeReader(issues);
   }
 
   squashed(): FileMeta[] {
@@ -376,15 +452,13 @@ class Filesystem implements ImageFilesystem {
     return m;
   }
 
-  async #contentOf(l: number, i: number, path: string, hops: number): Promise<Buffer | undefined> {
+  /** The content behind entry i of layer l (hard links followed), with the path it was found at. */
+  async #contentOf(l: number, i: number, path: string, hops: number): Promise<Located | undefined> {
     const t = this.#sq.tables[l]!;
     const type = t.types[i]!;
     if (type === TYPE_FILE) {
       const ref = t.contents.get(i);
-      if (!ref) return undefined;
-      // contents read from disk are new Buffers: let the garbage of earlier large ones go first
-      if (ref.kind !== 'mem') this.#reclaim.before(t.sizes[i]!);
-      return readContent(ref, this.#issues, path, this.layers[l]?.digest ?? '');
+      return ref ? { ref, path, layer: l } : undefined;
     }
     if (type === TYPE_HARDLINK) {
       const target = t.links.get(i)!;
@@ -392,7 +466,7 @@ class Filesystem implements ImageFilesystem {
       const j = this.#selectedIndex(l).get(target);
       if (j !== undefined && j < i) return this.#contentOf(l, j, target, hops + 1);
       if (hops > MAX_SYMLINK_HOPS) return this.#loop(path);
-      return this.#readSquashed(target, hops + 1);
+      return this.#locateSquashed(target, hops + 1);
     }
     return undefined;
   }
@@ -402,7 +476,7 @@ class Filesystem implements ImageFilesystem {
     return undefined;
   }
 
-  async #readSquashed(path: string, hops: number): Promise<Buffer | undefined> {
+  async #locateSquashed(path: string, hops: number): Promise<Located | undefined> {
     const sq = this.#sq;
     const queue = components(normaliseQueryPath(path)).reverse(); // a stack: next component last
     const resolved: string[] = [];
@@ -445,12 +519,27 @@ class Filesystem implements ImageFilesystem {
     return this.#contentOf(sq.layerOf(node), sq.indexOf(node), '/' + resolved.join('/'), hops);
   }
 
-  async readFile(path: string, layer?: number): Promise<Buffer | undefined> {
-    if (layer === undefined) return this.#readSquashed(path, 0);
+  async #locate(path: string, layer: number | undefined): Promise<Located | undefined> {
+    if (layer === undefined) return this.#locateSquashed(path, 0);
     if (!Number.isInteger(layer) || layer < 0 || layer >= this.#sq.tables.length) return undefined;
     const p = normaliseQueryPath(path);
     const i = this.#selectedIndex(layer).get(p);
     return i === undefined ? undefined : this.#contentOf(layer, i, p, 0);
+  }
+
+  async readFile(path: string, layer?: number): Promise<Buffer | undefined> {
+    const c = await this.#locate(path, layer);
+    if (!c) return undefined;
+    return readContent(c.ref, this.#issues, c.path, this.layers[c.layer]?.digest ?? '');
+  }
+
+  async readRange(path: string, offset: number, length: number, layer?: number): Promise<Buffer | undefined> {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw new DrydockError('INTERNAL', `invalid range ${offset}+${length} of ${path}`);
+    }
+    const c = await this.#locate(path, layer);
+    if (!c) return undefined;
+    return this.#ranges.read(c.ref, offset, length, c.path, this.layers[c.layer]?.digest ?? '');
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,8 @@ import { openImage } from '../../image/open.js';
 import type { Package, PackageMetadataGo } from '../../model/package.js';
 import { runCatalogerOnImage } from '../testing.js';
 import { buildImage } from '../../../test/testkit/index.js';
-import { goBinaryCataloger, parseModInfo, readGoBuildInfo } from './golang.js';
+import type { RangeSource } from './binary-formats.js';
+import { goBinaryCataloger, parseModInfo, readGoBuildInfo, readGoBuildInfoFrom } from './golang.js';
 
 const SENT_START = Buffer.from('3077af0c9274080241e1c107e6d618e6', 'hex');
 const SENT_END = Buffer.from('f932433186182072008242104116d8f2', 'hex');
@@ -17,6 +18,20 @@ function varint(n: number): Buffer {
   while (n >= 0x80) out.push((n & 0x7f) | 0x80), (n >>>= 7);
   out.push(n);
   return Buffer.from(out);
+}
+
+/** A positional source over `b` that counts the bytes it handed out. */
+function counting(b: Buffer): RangeSource & { bytes: number } {
+  const s = {
+    size: b.length,
+    bytes: 0,
+    read: async (offset: number, length: number) => {
+      const out = Buffer.from(b.subarray(offset, Math.min(b.length, offset + length)));
+      s.bytes += out.length;
+      return out;
+    },
+  };
+  return s;
 }
 
 const MODINFO = Buffer.concat([
@@ -91,6 +106,37 @@ describe('go build info', () => {
     expect(readGoBuildInfo(Buffer.from('\x7fELF not really'))).toBeUndefined();
   });
 
+  it('decodes the same by position, following the pointers through the segment map', async () => {
+    for (const b of [elfWith(inlineInfo('go1.20.3')), elfWith(pointerInfo('go1.16.5')), elfWith(pointerInfo('go1.15', true))]) {
+      const want = readGoBuildInfo(b);
+      expect(want?.modInfo.length).toBeGreaterThan(100);
+      expect(await readGoBuildInfoFrom(counting(b))).toEqual(want);
+    }
+    // a pointer leading outside every segment: no build info
+    const broken = elfWith(pointerInfo('go1.16.5'));
+    broken.writeBigUInt64LE(0x900000n, 128 + 16);
+    expect(readGoBuildInfo(broken)).toBeUndefined();
+    expect(await readGoBuildInfoFrom(counting(broken))).toBeUndefined();
+  });
+
+  it('searches files without a usable section chunk by chunk, a magic across two chunks included', async () => {
+    // no executable header at all: only the search finds it; unaligned, straddling the 1 MiB chunk end
+    const at = 1024 * 1024 - 6;
+    const b = Buffer.alloc(at + 4096, 0x11);
+    inlineInfo('go1.21.0').copy(b, at);
+    const src = counting(b);
+    expect((await readGoBuildInfoFrom(src))?.goVersion).toBe('go1.21.0');
+    expect(readGoBuildInfo(b)?.goVersion).toBe('go1.21.0');
+    // a false magic that does not decode is passed over for a later one
+    const two = Buffer.alloc(3 * 1024 * 1024, 0);
+    Buffer.from('\xff Go buildinf:', 'latin1').copy(two, 4096);
+    two[4096 + 15] = 0x2;
+    two[4096 + 32] = 0x7f; // a version of 127 NUL bytes: not "go…"
+    inlineInfo('go1.22.1').copy(two, 2 * 1024 * 1024 + 32);
+    expect((await readGoBuildInfoFrom(counting(two)))?.goVersion).toBe('go1.22.1');
+    expect(readGoBuildInfo(two)?.goVersion).toBe('go1.22.1');
+  });
+
   it('catalogs stdlib, main module and deps from an image', async () => {
     const img = await buildImage({
       layers: [
@@ -161,6 +207,11 @@ describe.skipIf(!haveGo)('go differential: a binary built here vs go version -m'
       const env = { ...process.env, GOOS: goos, GOARCH: goarch, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOPROXY: 'off', GOCACHE: join(tmpdir(), 'drydock-go-cache'), GOPATH: join(dir, 'gopath') };
       execFileSync('go', ['build', '-o', 'tiny', '.'], { cwd: dir, env, stdio: 'pipe' });
       const truth = goVersionM(join(dir, 'tiny'));
+      const b = readFileSync(join(dir, 'tiny'));
+      const src = counting(b);
+      expect(await readGoBuildInfoFrom(src)).toEqual(readGoBuildInfo(b));
+      // ELF and Mach-O: headers and the section; PE keeps the build info in .data: searched
+      if (goos !== 'windows') expect(src.bytes).toBeLessThan(64 * 1024);
       const img = await openImage(`dir:${dir}`);
       const r = await runCatalogerOnImage(goBinaryCataloger, img).finally(() => img.close());
       expect(found(r.packages)).toEqual(truth);
@@ -172,8 +223,9 @@ describe.skipIf(!haveGo)('go differential: a binary built here vs go version -m'
 });
 
 // the binaries `go version -m` read when the corpus was built (the same files as /usr/local/bin of the app image)
-const CORPUS = '/var/tmp/drydock-corpus/work/gobin';
-const TRUTH = '/var/tmp/drydock-corpus/truth/app.go.txt';
+const CORPUS_ROOT = ['/var/tmp/drydock-corpus', '/var/tmp/drydock-corpus-ci'].find((d) => existsSync(`${d}/work/gobin`)) ?? '/var/tmp/drydock-corpus';
+const CORPUS = `${CORPUS_ROOT}/work/gobin`;
+const TRUTH = `${CORPUS_ROOT}/truth/app.go.txt`;
 
 describe.skipIf(!existsSync(CORPUS) || !existsSync(TRUTH))('go differential: corpus app vs go version -m', () => {
   it('matches every module of every binary', async () => {
@@ -202,6 +254,18 @@ describe.skipIf(!existsSync(CORPUS) || !existsSync(TRUTH))('go differential: cor
       expect(r.issues.filter((i) => i.code !== 'LIMIT_EXCEEDED')).toEqual([]);
     } finally {
       await img.close();
+    }
+  });
+
+  it('reads only the headers and the build info section of each binary', async () => {
+    for (const bin of ['esbuild', 'kubectl']) {
+      const b = readFileSync(join(CORPUS, bin));
+      const src = counting(b);
+      const info = await readGoBuildInfoFrom(src);
+      expect(info).toEqual(readGoBuildInfo(b));
+      expect(info?.goVersion).toMatch(/^go1\./);
+      console.log(`go build info of ${bin}: ${b.length} bytes, read ${src.bytes}`);
+      expect(src.bytes).toBeLessThan(128 * 1024);
     }
   });
 });

@@ -4,115 +4,29 @@
  * flags; with flag 0x2 (Go ≥ 1.18) the Go version and module info follow as varint-prefixed
  * strings, before that the header holds two pointers to Go string headers, translated through
  * the ELF, Mach-O or PE address map. The module info (path/mod/dep/=>/build lines) sits between
- * 16-byte sentinels.
+ * 16-byte sentinels. Binaries are read by position: the headers and section tables, the build info
+ * section and, for the pointer format, the few bytes the pointers lead to (debug/buildinfo reads
+ * the same); only a binary without a usable section is searched for the magic, chunk by chunk.
  */
 import type { Package, PackageMetadataGo, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { elfHeader, elfSectionHeader, elfSectionName, readExecutable } from './binary-formats.js';
+import { bytesAt, executableLayout, forEachBinary, runOnBuffer, runOnSource, type ExecutableLayout, type ExecutableSection, type RangeSource, type Reading, ContentUnavailable } from './binary-formats.js';
 import { bad, makePackage, purlOf } from './common.js';
 
 const MAX_BINARY = 256 * 1024 * 1024;
 const MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
 const MAX_STRING = 16 * 1024 * 1024;
+/** candidates looked at when no build info section decodes (as many as the whole-file search ever kept) */
+const MAX_CANDIDATES = 64;
+/** the whole-file search for the magic reads this much at a time */
+const SCAN_CHUNK = 1024 * 1024;
 
-interface Segment {
-  vaddr: bigint;
-  offset: number;
-  size: number;
+/** The build info section's name per format (Go's debug/buildinfo; PE keeps it in .data, found by the search). */
+function isBuildInfoSection(layout: ExecutableLayout, s: ExecutableSection): boolean {
+  return layout.format === 'macho-le' || layout.format === 'macho-be' ? s.name === '__go_buildinfo' : s.name === '.go.buildinfo';
 }
 
-interface BinaryInfo {
-  /** file offset where the build info search should start (section data) */
-  sections: { offset: number; size: number }[];
-  segments: Segment[];
-}
-
-/** Section and load-segment maps of ELF, Mach-O and PE files; undefined for other files. */
-export function binaryLayout(b: Buffer): BinaryInfo | undefined {
-  try {
-    return readExecutable(b, { elf: elfLayout, macho: machoLayout, pe: peLayout });
-  } catch {
-    return undefined; // truncated headers: the caller scans the whole file
-  }
-}
-
-function elfLayout(b: Buffer): BinaryInfo {
-  const h = elfHeader(b);
-  const { is64, u32, uN, phoff, phentsize, phnum, shoff, shentsize, shnum, shstrndx } = h;
-  const segments: Segment[] = [];
-  for (let i = 0; i < phnum; i++) {
-    const o = phoff + i * phentsize;
-    if (o + phentsize > b.length) break;
-    if (u32(o) !== 1) continue; // PT_LOAD
-    if (is64) segments.push({ offset: Number(uN(o + 8)), vaddr: uN(o + 16), size: Number(uN(o + 32)) });
-    else segments.push({ offset: u32(o + 4), vaddr: BigInt(u32(o + 8)), size: u32(o + 16) });
-  }
-  const sections: { offset: number; size: number }[] = [];
-  if (shoff > 0 && shnum > 0 && shoff + shnum * shentsize <= b.length && shstrndx < shnum) {
-    const strtab = elfSectionHeader(h, shstrndx);
-    for (let i = 0; i < shnum; i++) {
-      const s = elfSectionHeader(h, i);
-      if (elfSectionName(b, strtab, s) === '.go.buildinfo' && s.type !== 8 /* NOBITS */) sections.push({ offset: s.offset, size: s.size });
-    }
-  }
-  return { sections, segments };
-}
-
-function machoLayout(b: Buffer, le: boolean): BinaryInfo {
-  const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-  const u64 = (o: number) => (le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o));
-  const is64 = (u32(0) & 1) === 1;
-  const ncmds = Math.min(u32(16), 10_000);
-  let o = is64 ? 32 : 28;
-  const segments: Segment[] = [];
-  const sections: { offset: number; size: number }[] = [];
-  for (let i = 0; i < ncmds && o + 8 <= b.length; i++) {
-    const cmd = u32(o);
-    const size = u32(o + 4);
-    if (size < 8) break;
-    if (cmd === 0x19 || cmd === 0x1) {
-      const s64 = cmd === 0x19;
-      const vaddr = s64 ? u64(o + 24) : BigInt(u32(o + 24));
-      const fileoff = s64 ? Number(u64(o + 40)) : u32(o + 32);
-      const filesize = s64 ? Number(u64(o + 48)) : u32(o + 36);
-      segments.push({ vaddr, offset: fileoff, size: filesize });
-      const nsects = Math.min(u32(o + (s64 ? 64 : 48)), 1000);
-      let so = o + (s64 ? 72 : 56);
-      for (let j = 0; j < nsects && so + (s64 ? 80 : 68) <= b.length; j++, so += s64 ? 80 : 68) {
-        const name = b.toString('latin1', so, so + 16).replace(/\0.*$/, '');
-        if (name === '__go_buildinfo') {
-          sections.push({ offset: u32(so + (s64 ? 48 : 40)), size: s64 ? Number(u64(so + 40)) : u32(so + 36) });
-        }
-      }
-    }
-    o += size;
-  }
-  return { sections, segments };
-}
-
-function peLayout(b: Buffer): BinaryInfo {
-  const pe = b.readUInt32LE(0x3c);
-  if (pe + 24 > b.length || b.readUInt32LE(pe) !== 0x00004550) return { sections: [], segments: [] };
-  const nsect = Math.min(b.readUInt16LE(pe + 6), 1000);
-  const optSize = b.readUInt16LE(pe + 20);
-  const opt = pe + 24;
-  const magic = b.readUInt16LE(opt);
-  const imageBase = magic === 0x20b ? b.readBigUInt64LE(opt + 24) : BigInt(b.readUInt32LE(opt + 28));
-  const segments: Segment[] = [];
-  const sections: { offset: number; size: number }[] = [];
-  for (let i = 0; i < nsect; i++) {
-    const s = opt + optSize + i * 40;
-    if (s + 40 > b.length) break;
-    const name = b.toString('latin1', s, s + 8).replace(/\0.*$/, '');
-    const va = b.readUInt32LE(s + 12);
-    const rawSize = b.readUInt32LE(s + 16);
-    const rawPtr = b.readUInt32LE(s + 20);
-    segments.push({ vaddr: imageBase + BigInt(va), offset: rawPtr, size: rawSize });
-    if (name === '.go.buildinfo') sections.push({ offset: rawPtr, size: rawSize });
-  }
-  return { sections, segments };
-}
-
+/** [value, offset after it] of the unsigned varint at `o` of `b`, undefined when it does not end inside `b`. */
 function readVarint(b: Buffer, o: number): [number, number] | undefined {
   let v = 0;
   let shift = 0;
@@ -130,28 +44,34 @@ export interface GoBuildInfo {
   modInfo: string;
 }
 
-/** Decodes the build info header at `at`; undefined when it is not a valid one. */
-function decodeAt(b: Buffer, at: number, layout: BinaryInfo | undefined): GoBuildInfo | undefined {
-  if (at + 32 > b.length) return undefined;
-  const ptrSize = b[at + 14]!;
-  const flags = b[at + 15]!;
+/** Decodes the build info header at file offset `at`; undefined when it is not a valid one. */
+function* decodeAt(at: number, size: number, layout: ExecutableLayout | undefined): Reading<GoBuildInfo | undefined> {
+  if (at + 32 > size) return undefined;
+  const hdr = yield* bytesAt(at, 32);
+  const ptrSize = hdr[14]!;
+  const flags = hdr[15]!;
   if (flags & 0x2) {
+    // Go ≥ 1.18: two varint-prefixed strings right after the 32-byte header
     let o = at + 32;
     const strs: string[] = [];
     for (let k = 0; k < 2; k++) {
-      const v = readVarint(b, o);
-      if (!v || v[0] > MAX_STRING || v[1] + v[0] > b.length) return undefined;
-      strs.push(b.toString('utf8', v[1], v[1] + v[0]));
-      o = v[1] + v[0];
+      const v = readVarint(yield* bytesAt(o, 10), 0);
+      if (!v) return undefined;
+      const [len, skip] = v;
+      if (len > MAX_STRING || o + skip + len > size) return undefined;
+      strs.push((yield* bytesAt(o + skip, len)).toString('utf8'));
+      o += skip + len;
     }
     return { goVersion: strs[0]!, modInfo: strs[1]! };
   }
+  // before: two pointers to Go string headers {data pointer, length}, in the data segment
   if (ptrSize !== 4 && ptrSize !== 8) return undefined;
   const be = (flags & 0x1) !== 0;
-  const ptr = (o: number): bigint | undefined => {
-    if (o + ptrSize > b.length) return undefined;
-    if (ptrSize === 8) return be ? b.readBigUInt64BE(o) : b.readBigUInt64LE(o);
-    return BigInt(be ? b.readUInt32BE(o) : b.readUInt32LE(o));
+  const ptr = function* (o: number): Reading<bigint | undefined> {
+    if (o + ptrSize > size) return undefined;
+    const b = yield* bytesAt(o, ptrSize);
+    if (ptrSize === 8) return be ? b.readBigUInt64BE(0) : b.readBigUInt64LE(0);
+    return BigInt(be ? b.readUInt32BE(0) : b.readUInt32LE(0));
   };
   const toOffset = (addr: bigint): number | undefined => {
     for (const s of layout?.segments ?? []) {
@@ -159,40 +79,83 @@ function decodeAt(b: Buffer, at: number, layout: BinaryInfo | undefined): GoBuil
     }
     return undefined;
   };
-  const goString = (addr: bigint | undefined): string | undefined => {
+  const goString = function* (addr: bigint | undefined): Reading<string | undefined> {
     if (addr === undefined) return undefined;
     const h = toOffset(addr);
     if (h === undefined) return undefined;
-    const data = ptr(h);
-    const len = ptr(h + ptrSize);
+    const data = yield* ptr(h);
+    const len = yield* ptr(h + ptrSize);
     if (data === undefined || len === undefined || len > BigInt(MAX_STRING)) return undefined;
     if (len === 0n) return '';
     const d = toOffset(data);
-    if (d === undefined || d + Number(len) > b.length) return undefined;
-    return b.toString('utf8', d, d + Number(len));
+    if (d === undefined || d + Number(len) > size) return undefined;
+    return (yield* bytesAt(d, Number(len))).toString('utf8');
   };
-  const goVersion = goString(ptr(at + 16));
-  const modInfo = goString(ptr(at + 16 + ptrSize));
+  const goVersion = yield* goString(yield* ptr(at + 16));
+  const modInfo = yield* goString(yield* ptr(at + 16 + ptrSize));
   if (goVersion === undefined || modInfo === undefined) return undefined;
   return { goVersion, modInfo };
 }
 
-/** The Go build info of an executable, or undefined when it has none. */
-export function readGoBuildInfo(b: Buffer): GoBuildInfo | undefined {
-  const layout = binaryLayout(b);
+/** Offsets of the magic in the file, in file order, after those already in `found` (at most MAX_CANDIDATES in all). */
+function* searchMagic(size: number, found: number[]): Reading<void> {
+  for (let pos = 0; pos < size && found.length < MAX_CANDIDATES; pos += SCAN_CHUNK) {
+    // chunks overlap by the magic's length less one: a match never straddles two of them unseen
+    const b = yield* bytesAt(pos, SCAN_CHUNK + MAGIC.length - 1);
+    for (let i = b.indexOf(MAGIC); i >= 0 && found.length < MAX_CANDIDATES; i = b.indexOf(MAGIC, i + 1)) {
+      if (!found.includes(pos + i)) found.push(pos + i);
+    }
+  }
+}
+
+/**
+ * The build info of an executable of `size` bytes. The header is looked for in the build info
+ * section first (only the tables and that section are read); when none decodes there (stripped
+ * section headers, PE), the file is searched for the magic, 16-byte aligned matches first.
+ */
+function* findBuildInfo(size: number): Reading<GoBuildInfo | undefined> {
+  let layout: ExecutableLayout | undefined;
+  try {
+    layout = yield* executableLayout(size);
+  } catch {
+    layout = undefined; // truncated headers: search the whole file
+  }
   const candidates: number[] = [];
   for (const s of layout?.sections ?? []) {
-    const i = b.indexOf(MAGIC, s.offset);
-    if (i >= 0 && i < s.offset + Math.max(s.size, 32)) candidates.push(i);
+    if (!isBuildInfoSection(layout!, s)) continue;
+    // the first match at or after the section start, when it starts inside the section
+    const limit = s.offset + Math.max(s.rawSize ?? s.size, 32);
+    const w = yield* bytesAt(s.offset, Math.min(limit - s.offset, MAX_STRING) + MAGIC.length - 1);
+    const i = w.indexOf(MAGIC);
+    if (i >= 0) candidates.push(s.offset + i);
   }
-  // no section (stripped section headers, PE .data): scan; the header is 16-byte aligned
-  for (let i = b.indexOf(MAGIC); i >= 0 && candidates.length < 64; i = b.indexOf(MAGIC, i + 1)) if (!candidates.includes(i)) candidates.push(i);
+  const decodes = (r: GoBuildInfo | undefined): r is GoBuildInfo => r !== undefined && r.goVersion.startsWith('go');
+  const failed = new Set<number>();
+  for (const c of candidates) {
+    if (c % 16 !== 0) continue;
+    const r = yield* decodeAt(c, size, layout);
+    if (decodes(r)) return r;
+    failed.add(c);
+  }
+  yield* searchMagic(size, candidates);
+  // aligned first, each group in the order found (section matches, then file order)
   candidates.sort((x, y) => (x % 16 === 0 ? 0 : 1) - (y % 16 === 0 ? 0 : 1));
   for (const c of candidates) {
-    const r = decodeAt(b, c, layout);
-    if (r && r.goVersion.startsWith('go')) return r;
+    if (failed.has(c)) continue;
+    const r = yield* decodeAt(c, size, layout);
+    if (decodes(r)) return r;
   }
   return undefined;
+}
+
+/** The Go build info of an executable held in memory, or undefined when it has none. */
+export function readGoBuildInfo(b: Buffer): GoBuildInfo | undefined {
+  return runOnBuffer(b, findBuildInfo(b.length));
+}
+
+/** The Go build info of an executable read by position (headers and the build info section only, in the usual case). */
+export function readGoBuildInfoFrom(src: RangeSource): Promise<GoBuildInfo | undefined> {
+  return runOnSource(src, findBuildInfo(src.size));
 }
 
 export interface GoModule {
@@ -256,18 +219,16 @@ export function goPurl(path: string, version: string): string | undefined {
 async function catalogGo(ctx: CatalogContext, foundBy: string): Promise<CatalogerResult> {
   const packages: Package[] = [];
   const relationships: Relationship[] = [];
-  for (const f of ctx.files()) {
-    if (f.type !== 'file' || f.size < 64) continue;
-    const b = await ctx.read(f.path);
-    if (!b) continue;
+  await forEachBinary(ctx, async (f, src) => {
     let info: GoBuildInfo | undefined;
     try {
-      info = readGoBuildInfo(b);
+      info = await readGoBuildInfoFrom(src);
     } catch (e) {
+      if (e instanceof ContentUnavailable) throw e;
       bad(ctx, f.path, `unreadable go build info: ${(e as Error).message}`);
-      continue;
+      return;
     }
-    if (!info) continue;
+    if (!info) return;
     const mi = parseModInfo(info.modInfo);
     const loc = () => [ctx.locate(f.path, 'binary')];
     const goVersion = info.goVersion;
@@ -294,7 +255,7 @@ async function catalogGo(ctx: CatalogContext, foundBy: string): Promise<Cataloge
     };
     if (!mi.main && !mi.path) {
       if (info.modInfo.length > 0) bad(ctx, f.path, 'go module info without a main module');
-      continue;
+      return;
     }
     const main = mi.main ? mod(mi.main, true) : undefined;
     if (main) {
@@ -309,13 +270,13 @@ async function catalogGo(ctx: CatalogContext, foundBy: string): Promise<Cataloge
       packages.push(p);
       if (main) relationships.push({ from: main.id, to: p.id, type: 'depends-on' });
     }
-  }
+  });
   return { packages, relationships };
 }
 
 export const goBinaryCataloger: Cataloger = {
   name: 'go-binary',
-  version: '1',
+  version: '2',
   tags: ['language', 'binary', 'installed', 'image', 'directory'],
   // readGoBuildInfo finds nothing in a file without the build info magic: keep only files holding it
   selector: { executables: true, contentMarkers: [MAGIC.toString('latin1')], maxSize: MAX_BINARY },

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Package } from '../../model/package.js';
 import { runCatalogerOnDir, runCatalogerOnImage } from '../testing.js';
 import { buildImage } from '../../../test/testkit/index.js';
-import { binarySections, decodeAuditData, findAuditSection, rustAuditBinaryCataloger, rustLockCataloger } from './rust.js';
+import { binarySections, decodeAuditData, findAuditSection, findAuditSectionFrom, rustAuditBinaryCataloger, rustLockCataloger } from './rust.js';
 
 const nv = (p: Package) => `${p.name}@${p.version}`;
 
@@ -97,6 +97,18 @@ describe('cargo-auditable binaries', () => {
     expect(r.issues.map((i) => [i.code, i.path])).toEqual([['ARCHIVE_CORRUPT', '/usr/local/bin/broken']]);
   });
 
+  it('refuses an oversized section without reading it', async () => {
+    const huge = elfWithSections([{ name: '.dep-v0', data: Buffer.alloc(9 * 1024 * 1024, 0x78) }]);
+    let bytes = 0;
+    const src = { size: huge.length, read: async (o: number, l: number) => ((bytes += Math.min(l, huge.length - o)), Buffer.from(huge.subarray(o, o + l))) };
+    await expect(findAuditSectionFrom(src)).rejects.toThrow(/larger than/);
+    expect(bytes).toBeLessThan(64 * 1024);
+    const img = await buildImage({ layers: [[{ path: '/usr/local/bin/huge', content: huge, mode: 0o755 }]] });
+    const r = await runCatalogerOnImage(rustAuditBinaryCataloger, img);
+    expect(r.packages).toEqual([]);
+    expect(r.issues.map((i) => [i.code, i.path, i.message])).toEqual([['ARCHIVE_CORRUPT', '/usr/local/bin/huge', expect.stringContaining('larger than')]]);
+  });
+
   it('reads a section added to a real ELF by objcopy', async (t) => {
     let ok = true;
     try {
@@ -110,8 +122,21 @@ describe('cargo-auditable binaries', () => {
       copyFileSync('/bin/true', join(dir, 'bin'));
       writeFileSync(join(dir, 'dep'), deflateSync(JSON.stringify(AUDIT)));
       execFileSync('objcopy', ['--add-section', `.dep-v0=${join(dir, 'dep')}`, join(dir, 'bin'), join(dir, 'out')]);
-      const list = decodeAuditData(findAuditSection(readFileSync(join(dir, 'out')))!);
+      const b = readFileSync(join(dir, 'out'));
+      const list = decodeAuditData(findAuditSection(b)!);
       expect(list).toHaveLength(4);
+      // by position: the same bytes, reading the headers, the section table and the section only
+      let bytes = 0;
+      const sec = await findAuditSectionFrom({
+        size: b.length,
+        read: async (o, l) => {
+          const out = Buffer.from(b.subarray(o, o + l));
+          bytes += out.length;
+          return out;
+        },
+      });
+      expect(sec?.equals(findAuditSection(b)!)).toBe(true);
+      expect(bytes).toBeLessThan(3 * 16 * 1024 + sec!.length);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -2,12 +2,13 @@
  * Rust: Cargo.lock files of dir: targets (lock formats v1–v4 with dependency edges) and the
  * dependency lists cargo-auditable embeds in binaries: a `.dep-v0` section (ELF, PE; Mach-O
  * `__DATA,.dep-v0`) holding zlib-compressed JSON
- * `{packages: [{name, version, source, kind, dependencies: [indices], root}]}`.
+ * `{packages: [{name, version, source, kind, dependencies: [indices], root}]}`. Binaries are read
+ * by position: the headers, the section table and the `.dep-v0` section only.
  */
 import { inflateSync } from 'node:zlib';
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { elfHeader, elfSectionHeader, elfSectionName, readExecutable } from './binary-formats.js';
+import { bytesAt, ContentUnavailable, executableLayout, forEachBinary, runOnBuffer, runOnSource, type ExecutableSection, type RangeSource, type Reading } from './binary-formats.js';
 import { bad, catalogDeclaredFiles, isRecord, LIMIT, makePackage, purlOf, str } from './common.js';
 import { parse as parseToml } from './toml.js';
 
@@ -31,71 +32,15 @@ export interface Section {
 
 /** Named sections with file contents of an ELF, Mach-O or PE file (empty for other files or broken headers). */
 export function binarySections(b: Buffer): Section[] {
+  return runOnBuffer(b, sectionsOf(b.length)).map(({ name, offset, size }) => ({ name, offset, size }));
+}
+
+function* sectionsOf(size: number): Reading<ExecutableSection[]> {
   try {
-    return readExecutable(b, { elf: elfSections, macho: machoSections, pe: peSections }) ?? [];
+    return (yield* executableLayout(size))?.sections ?? [];
   } catch {
     return [];
   }
-}
-
-function elfSections(b: Buffer): Section[] {
-  const h = elfHeader(b);
-  const { is64, shoff, shentsize, shnum, shstrndx } = h;
-  const out: Section[] = [];
-  if (shoff <= 0 || shnum === 0 || shentsize < (is64 ? 64 : 40) || shoff + shnum * shentsize > b.length || shstrndx >= shnum) return out;
-  const strtab = elfSectionHeader(h, shstrndx);
-  for (let i = 0; i < shnum; i++) {
-    const s = elfSectionHeader(h, i);
-    if (s.type === 8 /* NOBITS */ || s.type === 0) continue;
-    const name = elfSectionName(b, strtab, s);
-    if (name === undefined) continue;
-    out.push({ name, offset: s.offset, size: s.size });
-  }
-  return out;
-}
-
-function machoSections(b: Buffer, le: boolean): Section[] {
-  const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-  const u64 = (o: number) => Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o));
-  const is64 = (u32(0) & 1) === 1;
-  const ncmds = Math.min(u32(16), 10_000);
-  let o = is64 ? 32 : 28;
-  const out: Section[] = [];
-  for (let i = 0; i < ncmds && o + 8 <= b.length; i++) {
-    const cmd = u32(o);
-    const size = u32(o + 4);
-    if (size < 8) break;
-    if (cmd === 0x19 || cmd === 0x1) {
-      const s64 = cmd === 0x19;
-      const nsects = Math.min(u32(o + (s64 ? 64 : 48)), 1000);
-      let so = o + (s64 ? 72 : 56);
-      const step = s64 ? 80 : 68;
-      for (let j = 0; j < nsects && so + step <= b.length; j++, so += step) {
-        const name = b.toString('latin1', so, so + 16).replace(/\0.*$/s, '');
-        out.push({ name, offset: u32(so + (s64 ? 48 : 40)), size: s64 ? u64(so + 40) : u32(so + 36) });
-      }
-    }
-    o += size;
-  }
-  return out;
-}
-
-function peSections(b: Buffer): Section[] {
-  const pe = b.readUInt32LE(0x3c);
-  if (pe + 24 > b.length || b.readUInt32LE(pe) !== 0x00004550) return [];
-  const nsect = Math.min(b.readUInt16LE(pe + 6), 1000);
-  const optSize = b.readUInt16LE(pe + 20);
-  const out: Section[] = [];
-  for (let i = 0; i < nsect; i++) {
-    const s = pe + 24 + optSize + i * 40;
-    if (s + 40 > b.length) break;
-    const name = b.toString('latin1', s, s + 8).replace(/\0.*$/s, '');
-    const virtualSize = b.readUInt32LE(s + 8);
-    const rawSize = b.readUInt32LE(s + 16);
-    // the raw size is padded to the file alignment; the virtual size is the real one when smaller
-    out.push({ name, offset: b.readUInt32LE(s + 20), size: virtualSize > 0 ? Math.min(virtualSize, rawSize) : rawSize });
-  }
-  return out;
 }
 
 /* ------------------------------------------------------------------ cargo-auditable */
@@ -109,14 +54,26 @@ export interface AuditPackage {
   root?: boolean;
 }
 
-/** The compressed `.dep-v0` bytes of a binary, or undefined when it has none. */
-export function findAuditSection(b: Buffer): Buffer | undefined {
-  for (const s of binarySections(b)) {
+/** The compressed `.dep-v0` bytes of a file of `size` bytes (read after the section table), or undefined when it has none. */
+function* auditSection(size: number): Reading<Buffer | undefined> {
+  for (const s of yield* sectionsOf(size)) {
     if (s.name !== '.dep-v0') continue;
-    if (s.offset < 0 || s.size <= 0 || s.offset + s.size > b.length) return undefined;
-    return b.subarray(s.offset, s.offset + s.size);
+    if (s.offset < 0 || s.size <= 0 || s.offset + s.size > size) return undefined;
+    // the same limit decodeAuditData applies, checked before the bytes are read
+    if (s.size > MAX_AUDIT_COMPRESSED) throw new Error(`audit data larger than ${MAX_AUDIT_COMPRESSED} bytes`);
+    return yield* bytesAt(s.offset, s.size);
   }
   return undefined;
+}
+
+/** The compressed `.dep-v0` bytes of a binary, or undefined when it has none. */
+export function findAuditSection(b: Buffer): Buffer | undefined {
+  return runOnBuffer(b, auditSection(b.length));
+}
+
+/** The same, read by position; throws when the section is larger than the audit data may be. */
+export function findAuditSectionFrom(src: RangeSource): Promise<Buffer | undefined> {
+  return runOnSource(src, auditSection(src.size));
 }
 
 /** Inflates and validates the audit data; throws with a message on bad content. */
@@ -148,18 +105,16 @@ export function decodeAuditData(compressed: Buffer): AuditPackage[] {
 async function catalogAuditable(ctx: CatalogContext, foundBy: string): Promise<CatalogerResult> {
   const packages: Package[] = [];
   const relationships: Relationship[] = [];
-  for (const f of ctx.files()) {
-    if (f.type !== 'file' || f.size < 64) continue;
-    const b = await ctx.read(f.path);
-    if (!b) continue;
-    const sec = findAuditSection(b);
-    if (!sec) continue;
+  await forEachBinary(ctx, async (f, src) => {
     let list: AuditPackage[];
     try {
+      const sec = await findAuditSectionFrom(src);
+      if (!sec) return;
       list = decodeAuditData(sec);
     } catch (e) {
+      if (e instanceof ContentUnavailable) throw e;
       bad(ctx, f.path, `unreadable cargo-auditable data: ${(e as Error).message}`);
-      continue;
+      return;
     }
     const pkgs = list.map((a) => {
       const meta: Record<string, unknown> = { ecosystem: 'cargo', dependencyKind: a.kind ?? 'runtime' };
@@ -190,7 +145,7 @@ async function catalogAuditable(ctx: CatalogContext, foundBy: string): Promise<C
         relationships.push({ from, to, type: 'depends-on' });
       }
     });
-  }
+  });
   return { packages, relationships };
 }
 
@@ -275,7 +230,7 @@ function catalogLocks(ctx: CatalogContext, foundBy: string): Promise<CatalogerRe
 
 export const rustAuditBinaryCataloger: Cataloger = {
   name: 'rust-audit-binary',
-  version: '1',
+  version: '2',
   tags: ['language', 'binary', 'installed', 'image', 'directory'],
   // findAuditSection needs a section named ".dep-v0" (ELF string table, Mach-O or PE section header): keep only files holding the name
   selector: { executables: true, contentMarkers: ['.dep-v0'], maxSize: MAX_BINARY },

@@ -5,6 +5,8 @@
  * `node scripts/gen-cli-docs.mjs` rewrites them, src/cli/docs.test.ts fails when they are stale.
  */
 import type { Command, Option } from 'commander';
+import { ATTEST_BLOB_FORMATS, VERIFY_BLOB_ATTESTATION_FORMATS } from './commands/attest-blob.js';
+import { SIGN_BLOB_FORMATS, VERIFY_BLOB_FORMATS } from './commands/blob.js';
 import { CATALOGERS_FORMATS } from './commands/catalogers.js';
 import { CONVERT_FORMATS } from './commands/convert.js';
 import { COPY_FORMATS } from './commands/copy.js';
@@ -38,6 +40,10 @@ const FORMATS_BY_COMMAND: Record<string, readonly FormatName[]> = {
   verify: VERIFY_FORMATS,
   tree: TREE_FORMATS,
   clean: CLEAN_FORMATS,
+  'sign-blob': SIGN_BLOB_FORMATS,
+  'verify-blob': VERIFY_BLOB_FORMATS,
+  'attest-blob': ATTEST_BLOB_FORMATS,
+  'verify-blob-attestation': VERIFY_BLOB_ATTESTATION_FORMATS,
 };
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();

@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { DrydockError, EXIT } from '../core/errors.js';
+import { attestBlobCommands } from './commands/attest-blob.js';
+import { signBlobCommand, verifyBlobCommand } from './commands/blob.js';
 import { catalogersCommand } from './commands/catalogers.js';
 import { convertCommand } from './commands/convert.js';
 import { copyCommand } from './commands/copy.js';
@@ -38,7 +40,8 @@ export function buildProgram(): Command {
   program.addCommand(scanCommand());
   program.addCommand(dbCommand());
   for (const c of keysCommands()) program.addCommand(c);
-  for (const c of [signCommand(), verifyCommand(), treeCommand(), cleanCommand()]) program.addCommand(c);
+  for (const c of [signCommand(), verifyCommand(), treeCommand(), cleanCommand(), signBlobCommand(), verifyBlobCommand()]) program.addCommand(c);
+  for (const c of attestBlobCommands()) program.addCommand(c);
   // every (sub)command: usage errors become exceptions so the exit code contract holds
   const override = (c: Command) => {
     c.exitOverride();

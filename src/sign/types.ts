@@ -44,7 +44,13 @@ export type VerifyReason =
   | 'tlog-invalid' // the log entry, inclusion proof, checkpoint or SET does not verify
   | 'timestamp-invalid' // an RFC 3161 timestamp does not verify
   | 'bundle-malformed' // the stored bundle or envelope cannot be parsed
-  | 'layer-digest-mismatch'; // the payload blob does not hash to its descriptor digest
+  | 'layer-digest-mismatch' // the payload blob does not hash to its descriptor digest
+  // attestations (src/attest/)
+  | 'payload-type-unsupported' // the DSSE payloadType is not one the verifier accepts (application/vnd.in-toto+json)
+  | 'statement-invalid' // the signed payload is JSON but not a valid in-toto statement (v1 rules; v0.1 accepted)
+  | 'predicate-type-mismatch' // the statement's predicateType is not the --type asked for
+  | 'predicate-invalid' // the predicate is not what its type declares (a "CycloneDX" predicate without bomFormat CycloneDX)
+  | 'policy-failed'; // a --policy condition evaluated to false or could not be evaluated
 
 export interface SignatureCheck {
   /** where the signature was found: "tag sha256-<hex>.sig layer 0", "referrer sha256:..." */

@@ -3,7 +3,7 @@
  * (in process: the commands are registered in main.ts by the lead), with a key file written by cosign
  * itself (../shared/interop/cosign, password `hello`).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -12,6 +12,7 @@ import { DrydockError } from '../../src/core/errors.js';
 import { RegistryClient } from '../../src/image/registry/client.js';
 import { cleanCommand, signCommand, treeCommand, verifyCommand } from '../../src/cli/commands/sign.js';
 import { buildTestImage, startRegistry, type TestRegistry } from '../harness/registry.js';
+import { startSigstore, type SigstoreHarness } from '../harness/sigstore.js';
 
 const COSIGN_KEY = join(import.meta.dirname, '../../../shared/interop/cosign/pemsigstorekey.key');
 
@@ -98,4 +99,56 @@ describe('drydock sign / verify / tree / clean', () => {
     }
     await expect(run(['sign', `${reg.host}/app:v1`, '--key', COSIGN_KEY, '--signature-format', 'x'])).rejects.toThrow(/Allowed choices/);
   });
+});
+
+describe('drydock sign --keyless / verify --certificate-identity against a local Fulcio and Rekor', () => {
+  let reg: TestRegistry;
+  let h: SigstoreHarness;
+  let dir: string;
+  const img = buildTestImage('keyless');
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    h = await startSigstore();
+    dir = mkdtempSync(join(tmpdir(), 'drydock-sign-keyless-'));
+    writeFileSync(join(dir, 'root.json'), JSON.stringify(h.trustedRoot));
+    const client = new RegistryClient({ insecure: [reg.host] });
+    const repo = { registry: reg.host, repository: 'keyless' };
+    await client.putBlob(repo, img.config, img.config.bytes);
+    for (const l of img.layers) await client.putBlob(repo, l, l.bytes);
+    await client.putManifest(repo, 'v1', img.manifest);
+    await client.close();
+  }, 30_000);
+  afterAll(async () => {
+    await reg?.stop();
+    await h?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('signs with a Fulcio certificate logged in Rekor, in both layouts, and verifies identity and issuer offline', async () => {
+    const image = `${reg.host}/keyless:v1`;
+    const common = ['--insecure-registry', reg.host];
+    const token = h.token({ sub: 'release@example.com', email: 'release@example.com', iss: 'https://issuer.example' });
+    const sigstore = ['--fulcio-url', h.fulcioUrl, '--rekor-url', h.rekorUrl, '--identity-token', token];
+    expect((await run(['sign', image, '--keyless', ...sigstore, ...common, '-o', join(dir, 's1.txt')])).error).toBeUndefined();
+    expect((await run(['sign', image, '--keyless', '--signature-format', 'bundle', ...sigstore, ...common, '-o', join(dir, 's2.txt')])).error).toBeUndefined();
+    expect(h.requests.some((r) => r.includes('/api/v1/log/entries'))).toBe(true);
+    const trust = ['--trusted-root', join(dir, 'root.json')];
+    const ok = await run(['verify', image, '--certificate-identity', 'release@example.com', '--certificate-oidc-issuer', 'https://issuer.example', ...trust, '--format', 'json', ...common, '-o', join(dir, 'v.json')]);
+    expect(ok.error).toBeUndefined();
+    const v = JSON.parse(readFileSync(join(dir, 'v.json'), 'utf8')) as { checks: { verified: boolean; evidence: string[]; reason?: string }[] };
+    expect(v.checks.map((c) => c.verified)).toEqual([true, true]);
+    expect(v.checks[0]!.evidence).toEqual(expect.arrayContaining(['certificate-chain', 'identity']));
+    // another identity, another issuer, and the public-good root (which does not trust the local Fulcio) all fail
+    const who = await run(['verify', image, '--certificate-identity', 'someone@example.com', '--certificate-oidc-issuer', 'https://issuer.example', ...trust, ...common, '-o', join(dir, 'w.txt')]);
+    expect(who.error?.code).toBe('VERIFICATION_FAILED');
+    expect(readFileSync(join(dir, 'w.txt'), 'utf8')).toMatch(/identity-mismatch/);
+    const iss = await run(['verify', image, '--certificate-identity', 'release@example.com', '--certificate-oidc-issuer', 'https://other.example', ...trust, ...common, '-o', join(dir, 'i.txt')]);
+    expect(readFileSync(join(dir, 'i.txt'), 'utf8')).toMatch(/issuer-mismatch/);
+    expect(iss.error?.code).toBe('VERIFICATION_FAILED');
+    const pub = await run(['verify', image, '--certificate-identity', 'release@example.com', '--certificate-oidc-issuer', 'https://issuer.example', ...common, '-o', join(dir, 'p.txt')]);
+    expect(pub.error?.code).toBe('VERIFICATION_FAILED');
+    // a key-based verification does not accept a certificate it was not told to trust
+    expect((await run(['verify', image, ...common])).error?.code).toBe('USAGE');
+  }, 60_000);
 });

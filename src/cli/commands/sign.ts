@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { DrydockError } from '../../core/errors.js';
 import type { FormatName } from '../format.js';
+import type { ImageVerifier } from '../../sign/image/index.js';
 import { addOptions, resolveOptions, type OptionKey, type ResolvedValues } from '../options.js';
 
 /** the --format values of sign, verify, tree and clean (docs/cli.md is generated from these) */
@@ -12,13 +13,6 @@ export const CLEAN_FORMATS: readonly FormatName[] = ['table', 'json'];
 
 const REGISTRY_KEYS: OptionKey[] = ['insecureRegistry', 'caFile', 'username', 'password', 'passwordStdin', 'timeout', 'retries', 'quiet'];
 
-function addAll(cmd: Command, shared: OptionKey[], local: OptionKey[]): void {
-  addOptions(cmd, [...shared, ...local]);
-}
-
-function resolveAll(cmd: Command, shared: OptionKey[], local: OptionKey[]): ResolvedValues {
-  return resolveOptions(cmd, [...shared, ...local]);
-}
 
 const IMAGE_HELP = `
 IMAGE is a registry reference (tag or @digest) or oci-dir:PATH[:TAG]; in a layout, signatures are
@@ -26,7 +20,7 @@ stored in the layout itself (index.json entries named sha256-<hex>.sig, and refe
 
 export function signCommand(): Command {
   const shared: OptionKey[] = ['key', 'format', 'output', ...REGISTRY_KEYS];
-  const local: OptionKey[] = ['annotation', 'recursive', 'signatureFormat'];
+  const local: OptionKey[] = ['annotation', 'recursive', 'signatureFormat', 'keyless', 'identityToken', 'fulcioUrl', 'rekorUrl', 'tsaUrl'];
   const cmd = new Command('sign')
     .summary('sign an image as cosign does (or as a Sigstore bundle referrer)')
     .description(
@@ -38,7 +32,7 @@ export function signCommand(): Command {
     )
     .argument('<image>', 'image to sign')
     .addHelpText('after', IMAGE_HELP);
-  addAll(cmd, shared, local);
+  addOptions(cmd, [...shared, ...local]);
   cmd.action(async (image: string) => {
     const { parseFormat } = await import('../format.js');
     const { writeOutput } = await import('../output.js');
@@ -46,11 +40,19 @@ export function signCommand(): Command {
     const { clockFromEnv } = await import('../../core/clock.js');
     const { loadSigner, defaultPasswordSource } = await import('../../sign/keys/index.js');
     const { signImage, parseAnnotationPairs } = await import('../../sign/image/index.js');
-    const v = resolveAll(cmd, shared, local);
+    const v = resolveOptions(cmd, [...shared, ...local]);
     const format = parseFormat(v.format as string, SIGN_FORMATS);
     const keyRef = v.key as string | undefined;
-    if (!keyRef) throw new DrydockError('USAGE', 'sign needs --key REF (keyless signing of images is not available yet)');
-    const signer = await loadSigner(keyRef, { password: defaultPasswordSource({ prompt: 'Enter password for private key: ' }) });
+    if (!keyRef === (v.keyless !== true)) throw new DrydockError('USAGE', 'sign needs exactly one of --key REF and --keyless');
+    const signer = keyRef
+      ? await loadSigner(keyRef, { password: defaultPasswordSource({ prompt: 'Enter password for private key: ' }) })
+      : await (await import('../../sign/sigstore/sign.js')).imageKeylessSigner({
+          ...(v.identityToken ? { identityToken: v.identityToken as string } : {}),
+          ...(v.fulcioUrl ? { fulcioUrl: v.fulcioUrl as string } : {}),
+          ...(v.rekorUrl ? { rekorUrl: v.rekorUrl as string } : {}),
+          ...(v.tsaUrl ? { tsaUrl: v.tsaUrl as string } : {}),
+          timeoutMs: ((v.timeout as number | undefined) ?? 30) * 1000,
+        });
     try {
       const r = await signImage(image, signer, {
         annotations: parseAnnotationPairs(v.annotation as string[] | undefined),
@@ -73,7 +75,7 @@ export function signCommand(): Command {
 
 export function verifyCommand(): Command {
   const shared: OptionKey[] = ['key', 'format', 'output', ...REGISTRY_KEYS];
-  const local: OptionKey[] = ['annotation'];
+  const local: OptionKey[] = ['annotation', 'certificateIdentity', 'certificateIdentityRegexp', 'certificateOidcIssuer', 'certificateOidcIssuerRegexp', 'trustedRoot', 'requireTlog'];
   const cmd = new Command('verify')
     .summary('verify the signatures of an image')
     .description(
@@ -85,19 +87,34 @@ export function verifyCommand(): Command {
     )
     .argument('<image>', 'image to verify')
     .addHelpText('after', IMAGE_HELP);
-  addAll(cmd, shared, local);
+  addOptions(cmd, [...shared, ...local]);
   cmd.action(async (image: string) => {
     const { parseFormat } = await import('../format.js');
     const { writeOutput } = await import('../output.js');
     const { registryOptions } = await import('../context.js');
     const { loadPublicKey, defaultPasswordSource } = await import('../../sign/keys/index.js');
     const { verifyImage, requireVerified, parseAnnotationPairs } = await import('../../sign/image/index.js');
-    const v = resolveAll(cmd, shared, local);
+    const v = resolveOptions(cmd, [...shared, ...local]);
     const format = parseFormat(v.format as string, VERIFY_FORMATS);
     const keyRef = v.key as string | undefined;
-    if (!keyRef) throw new DrydockError('USAGE', 'verify needs --key REF (keyless verification of images is not available yet)');
-    const key = await loadPublicKey(keyRef, { password: defaultPasswordSource({ prompt: 'Enter password for private key: ' }) });
-    const r = await verifyImage(image, { key }, { annotations: parseAnnotationPairs(v.annotation as string[] | undefined), registry: registryOptions(v) });
+    const policy = {
+      ...(v.certificateIdentity ? { subject: v.certificateIdentity as string } : {}),
+      ...(v.certificateIdentityRegexp ? { subjectRegexp: v.certificateIdentityRegexp as string } : {}),
+      ...(v.certificateOidcIssuer ? { issuer: v.certificateOidcIssuer as string } : {}),
+      ...(v.certificateOidcIssuerRegexp ? { issuerRegexp: v.certificateOidcIssuerRegexp as string } : {}),
+    };
+    const keyless = Object.keys(policy).length > 0;
+    if (!keyRef && !keyless) {
+      throw new DrydockError('USAGE', 'verify needs --key REF, or --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp] for keyless signatures');
+    }
+    const verifier: ImageVerifier = {};
+    if (keyRef) verifier.key = await loadPublicKey(keyRef, { password: defaultPasswordSource({ prompt: 'Enter password for private key: ' }) });
+    if (keyless) {
+      const { certificateVerifier } = await import('../../sign/sigstore/image-hook.js');
+      const { resolveTrustedRoot } = await import('../../sign/sigstore/trusted-root.js');
+      verifier.verifyCertificateSignature = certificateVerifier({ trustedRoot: resolveTrustedRoot(v.trustedRoot as string | undefined), policy, requireTlog: v.requireTlog === true });
+    }
+    const r = await verifyImage(image, verifier, { annotations: parseAnnotationPairs(v.annotation as string[] | undefined), registry: registryOptions(v) });
     const verified = r.checks.some((c) => c.verified);
     const text =
       format.name === 'json'
@@ -122,13 +139,13 @@ export function treeCommand(): Command {
     .description('List what is attached to IMAGE: the cosign tags sha256-<hex>.sig, .att and .sbom with their layers, and OCI 1.1 referrers (Sigstore bundles and other artifacts).')
     .argument('<image>', 'image to inspect')
     .addHelpText('after', IMAGE_HELP);
-  addAll(cmd, shared, []);
+  addOptions(cmd, shared);
   cmd.action(async (image: string) => {
     const { parseFormat } = await import('../format.js');
     const { writeOutput } = await import('../output.js');
     const { registryOptions } = await import('../context.js');
     const { listAttached } = await import('../../sign/image/index.js');
-    const v = resolveAll(cmd, shared, []);
+    const v = resolveOptions(cmd, shared);
     const format = parseFormat(v.format as string, TREE_FORMATS);
     const l = await listAttached(image, { registry: registryOptions(v) });
     await writeOutput(format.name === 'json' ? JSON.stringify(l, null, 2) : renderListing(l, 'Attached to'), v.output as string | undefined);
@@ -148,13 +165,13 @@ export function cleanCommand(): Command {
     )
     .argument('<image>', 'image to clean')
     .addHelpText('after', IMAGE_HELP);
-  addAll(cmd, shared, local);
+  addOptions(cmd, [...shared, ...local]);
   cmd.action(async (image: string) => {
     const { parseFormat } = await import('../format.js');
     const { writeOutput } = await import('../output.js');
     const { registryOptions } = await import('../context.js');
     const { cleanAttached } = await import('../../sign/image/index.js');
-    const v = resolveAll(cmd, shared, local);
+    const v = resolveOptions(cmd, [...shared, ...local]);
     const format = parseFormat(v.format as string, CLEAN_FORMATS);
     const kind = (v.type as string | undefined) ?? 'all';
     if (!['signature', 'attestation', 'sbom', 'all'].includes(kind)) throw new DrydockError('USAGE', `invalid value ${JSON.stringify(kind)} for --type; use one of signature, attestation, sbom, all`);

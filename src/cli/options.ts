@@ -38,6 +38,7 @@ export const OPTIONS = {
   verify: d({ key: 'verify', flags: '--verify', kind: 'bool', default: false, help: 'read every layer and check its diffID, even when a verification record exists' }),
   files: d({ key: 'files', flags: '--files', kind: 'bool', default: false, help: 'list every path of the image with the layer that wrote it' }),
   all: d({ key: 'all', flags: '--all', kind: 'bool', default: false, help: 'copy every platform of a multi-platform image' }),
+  includeAttached: d({ key: 'includeAttached', flags: '--include-attached', kind: 'bool', default: false, help: 'also copy the signatures, attestations and SBOMs attached to the image (cosign tags and OCI referrers)' }),
   catalogers: d({ key: 'catalogers', flags: '--catalogers <list>', env: 'DRYDOCK_CATALOGERS', kind: 'list', help: 'catalogers to run: names or tags; +x adds to and -x removes from the default set, a bare list replaces it (repeatable; see drydock catalogers)' }),
   // scanning and the vulnerability database
   db: d({ key: 'db', flags: '--db <file>', env: 'DRYDOCK_DB', kind: 'string', help: 'vulnerability database file (default: $XDG_CACHE_HOME/drydock/db/drydock.db)' }),

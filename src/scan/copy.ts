@@ -4,17 +4,20 @@ import { openReader, openWriter } from '../image/open.js';
 import { parsePlatform } from '../image/platform.js';
 import { parseReference } from '../image/reference.js';
 import { parseTarget } from '../image/target.js';
+import { copyAttached, type AttachedListing } from '../sign/image/index.js';
 import type { ScanCommonOptions } from './inspect.js';
 
 export interface CopyTargetsResult extends CopyResult {
   source: string;
   destination: string;
+  /** with includeAttached: the signatures, attestations, SBOMs and referrers copied along */
+  attached?: AttachedListing;
 }
 
 export async function copyImageTargets(
   source: string,
   dest: string,
-  opts: ScanCommonOptions & { all?: boolean },
+  opts: ScanCommonOptions & { all?: boolean; includeAttached?: boolean },
 ): Promise<CopyTargetsResult> {
   const src = parseTarget(source);
   const dst = parseTarget(dest);
@@ -34,9 +37,10 @@ export async function copyImageTargets(
     tag = dst.ref ?? (src.kind === 'registry' ? parseReference(src.ref ?? src.input).tag : src.ref) ?? 'latest';
   }
   const reader = await openReader(src, imageOpts);
+  let r: CopyResult;
   try {
     const writer = await openWriter(dst, imageOpts);
-    const r = await copyImage(reader, writer, {
+    r = await copyImage(reader, writer, {
       ...(opts.all ? { all: true } : {}),
       ...(opts.image?.platform ? { platform: opts.image.platform } : {}),
       ...(tag ? { tag } : {}),
@@ -44,8 +48,14 @@ export async function copyImageTargets(
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
       ...(opts.events ? { events: opts.events } : {}),
     });
-    return { source, destination: dest, ...r };
   } finally {
     await reader.close();
   }
+  if (!opts.includeAttached) return { source, destination: dest, ...r };
+  const registry = opts.image?.registry ? { registry: opts.image.registry } : {};
+  // the destination by digest in a registry: its tag may already name another image
+  const dref = dst.kind === 'registry' ? parseReference(dst.ref ?? dst.input) : undefined;
+  const destAt = dref ? `${dref.registry}/${dref.repository}@${r.digest}` : dst;
+  const attached = await copyAttached(src, destAt, { source: registry, dest: registry });
+  return { source, destination: dest, ...r, attached };
 }

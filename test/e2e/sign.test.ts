@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DrydockError } from '../../src/core/errors.js';
 import { RegistryClient } from '../../src/image/registry/client.js';
 import { cleanCommand, signCommand, treeCommand, verifyCommand } from '../../src/cli/commands/sign.js';
+import { copyCommand } from '../../src/cli/commands/copy.js';
 import { buildTestImage, startRegistry, type TestRegistry } from '../harness/registry.js';
 import { startSigstore, type SigstoreHarness } from '../harness/sigstore.js';
 
@@ -18,7 +19,7 @@ const COSIGN_KEY = join(import.meta.dirname, '../../../shared/interop/cosign/pem
 
 async function run(args: string[]): Promise<{ error?: DrydockError }> {
   const program = new Command('drydock').exitOverride();
-  for (const c of [signCommand(), verifyCommand(), treeCommand(), cleanCommand()]) program.addCommand(c.exitOverride());
+  for (const c of [signCommand(), verifyCommand(), treeCommand(), cleanCommand(), copyCommand()]) program.addCommand(c.exitOverride());
   try {
     await program.parseAsync(['node', 'drydock', ...args]);
     return {};
@@ -99,6 +100,53 @@ describe('drydock sign / verify / tree / clean', () => {
     }
     await expect(run(['sign', `${reg.host}/app:v1`, '--key', COSIGN_KEY, '--signature-format', 'x'])).rejects.toThrow(/Allowed choices/);
   });
+});
+
+describe('drydock copy --include-attached', () => {
+  let reg: TestRegistry;
+  let dir: string;
+  const img = buildTestImage('carried');
+  const saved = process.env.DRYDOCK_PASSWORD;
+
+  beforeAll(async () => {
+    process.env.DRYDOCK_PASSWORD = 'hello';
+    reg = await startRegistry();
+    dir = mkdtempSync(join(tmpdir(), 'drydock-copy-attached-'));
+    const client = new RegistryClient({ insecure: [reg.host] });
+    const repo = { registry: reg.host, repository: 'src' };
+    await client.putBlob(repo, img.config, img.config.bytes);
+    for (const l of img.layers) await client.putBlob(repo, l, l.bytes);
+    await client.putManifest(repo, 'v1', img.manifest);
+    await client.close();
+  }, 30_000);
+  afterAll(async () => {
+    if (saved === undefined) delete process.env.DRYDOCK_PASSWORD;
+    else process.env.DRYDOCK_PASSWORD = saved;
+    await reg?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('carries the .sig tag and the bundle referrer to another repository and into a layout, where they verify', async () => {
+    const common = ['--insecure-registry', reg.host, '-q'];
+    const src = `${reg.host}/src:v1`;
+    expect((await run(['sign', src, '--key', COSIGN_KEY, ...common, '-o', join(dir, 's1')])).error).toBeUndefined();
+    expect((await run(['sign', src, '--key', COSIGN_KEY, '--signature-format', 'bundle', ...common, '-o', join(dir, 's2')])).error).toBeUndefined();
+    const layout = `oci-dir:${join(dir, 'layout')}:v1`;
+    for (const dest of [`${reg.host}/dst:v1`, layout]) {
+      // without --include-attached nothing follows the image
+      if (dest !== layout) {
+        expect((await run(['copy', src, dest, ...common, '-o', join(dir, 'c0')])).error).toBeUndefined();
+        expect((await run(['verify', dest, '--key', COSIGN_KEY, ...common, '-o', join(dir, 'v0')])).error?.code).toBe('SIGNATURE_NOT_FOUND');
+      }
+      expect((await run(['copy', src, dest, '--include-attached', ...common, '-f', 'json', '-o', join(dir, 'c1')])).error).toBeUndefined();
+      const copied = JSON.parse(readFileSync(join(dir, 'c1'), 'utf8')) as { attached: { tags: unknown[]; referrers: unknown[] } };
+      expect([copied.attached.tags.length, copied.attached.referrers.length]).toEqual([1, 1]);
+      expect((await run(['verify', dest, '--key', COSIGN_KEY, '--format', 'json', ...common, '-o', join(dir, 'v1')])).error).toBeUndefined();
+      const v = JSON.parse(readFileSync(join(dir, 'v1'), 'utf8')) as { digest: string; checks: { verified: boolean }[] };
+      expect(v.digest).toBe(img.manifest.digest);
+      expect(v.checks.map((c) => c.verified)).toEqual([true, true]);
+    }
+  }, 60_000);
 });
 
 describe('drydock sign --keyless / verify --certificate-identity against a local Fulcio and Rekor', () => {

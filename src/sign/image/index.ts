@@ -24,7 +24,7 @@ import {
   signStatement,
   type VerificationMaterialJson,
 } from './bundle.js';
-import { COSIGN_KIND_SIGS, openSignatureStore, type SignatureStore } from './store.js';
+import { COSIGN_KIND_ATTS, COSIGN_KIND_SIGS, openSignatureStore, type SignatureStore } from './store.js';
 import { checkSignatureBundle, checkSignatureLayer, type ImageVerifier } from './verify.js';
 
 export type { ImageVerifier, CertificateSignatureInput, CertificateCheckResult } from './verify.js';
@@ -366,3 +366,47 @@ export async function cleanAttached(target: Target | string, kinds: readonly Cle
   }
 }
 
+/** The config and layer blobs a manifest names (attached objects are small: signatures, envelopes, bundles). */
+async function copyManifestBlobs(from: SignatureStore, to: SignatureStore, m: RawManifest): Promise<void> {
+  let doc: { config?: Descriptor; layers?: Descriptor[] };
+  try {
+    doc = JSON.parse(m.bytes.toString('utf8')) as typeof doc;
+  } catch (cause) {
+    throw new DrydockError('MANIFEST_INVALID', `manifest ${m.digest} of ${from.name} is not JSON`, { cause });
+  }
+  for (const d of [...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])]) await to.putBlob(d, await from.blob(d));
+}
+
+/**
+ * Copies what is attached to the image at `source` (the cosign tags and the referrers) to the same image at
+ * `dest`, which must already hold it (the digest is the same: copies keep manifests byte for byte).
+ */
+export async function copyAttached(source: Target | string, dest: Target | string, opts: { source?: AttachedOptions; dest?: AttachedOptions } = {}): Promise<AttachedListing> {
+  const from = await openSignatureStore(source, opts.source?.registry ? { registry: opts.source.registry } : {});
+  try {
+    const to = await openSignatureStore(dest, opts.dest?.registry ? { registry: opts.dest.registry } : {});
+    try {
+      const listing = await listWith(from);
+      const there = (await to.root()).digest;
+      if (there !== listing.digest) {
+        throw new DrydockError('MANIFEST_INVALID', `${to.name} holds ${there}, not the copied image ${listing.digest}: attached objects were not copied`);
+      }
+      for (const t of listing.tags) {
+        const m = await from.tagged(t.tag);
+        if (!m) continue;
+        await copyManifestBlobs(from, to, m);
+        await to.putTagged(t.tag, m, t.kind === 'signature' ? COSIGN_KIND_SIGS : t.kind === 'attestation' ? COSIGN_KIND_ATTS : undefined);
+      }
+      for (const r of listing.referrers) {
+        const m = await from.manifest(r.digest);
+        await copyManifestBlobs(from, to, m);
+        await to.pushReferrer(m);
+      }
+      return listing;
+    } finally {
+      await to.close();
+    }
+  } finally {
+    await from.close();
+  }
+}

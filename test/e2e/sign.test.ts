@@ -198,5 +198,19 @@ describe('drydock sign --keyless / verify --certificate-identity against a local
     expect(pub.error?.code).toBe('VERIFICATION_FAILED');
     // a key-based verification does not accept a certificate it was not told to trust
     expect((await run(['verify', image, ...common])).error?.code).toBe('USAGE');
+    // a key-based signature is logged only when asked: --tlog-upload records it in Rekor, in cosign's bundle annotation
+    process.env.DRYDOCK_PASSWORD = 'hello';
+    const logged = h.requests.filter((r) => r.includes('/api/v1/log/entries')).length;
+    expect((await run(['sign', image, '--key', COSIGN_KEY, ...common, '-o', join(dir, 'k1.txt')])).error).toBeUndefined();
+    expect(h.requests.filter((r) => r.includes('/api/v1/log/entries')).length).toBe(logged);
+    expect((await run(['sign', image, '--key', COSIGN_KEY, '--tlog-upload', '--rekor-url', h.rekorUrl, '-a', 'logged=yes', ...common, '-o', join(dir, 'k2.txt')])).error).toBeUndefined();
+    expect(h.requests.filter((r) => r.includes('/api/v1/log/entries')).length).toBe(logged + 1);
+    const client = new RegistryClient({ insecure: [reg.host] });
+    const sig = await client.getManifest({ registry: reg.host, repository: 'keyless' }, `sha256-${img.manifest.digest.slice(7)}.sig`);
+    await client.close();
+    const layers = (JSON.parse(sig.bytes.toString()) as { layers: { annotations: Record<string, string> }[] }).layers;
+    expect(layers.at(-1)!.annotations['dev.sigstore.cosign/bundle']).toMatch(/"logIndex"/);
+    expect((await run(['verify', image, '--key', COSIGN_KEY, '-a', 'logged=yes', ...common, '-o', join(dir, 'k3.txt')])).error).toBeUndefined();
+    delete process.env.DRYDOCK_PASSWORD;
   }, 60_000);
 });

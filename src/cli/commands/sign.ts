@@ -20,7 +20,7 @@ stored in the layout itself (index.json entries named sha256-<hex>.sig, and refe
 
 export function signCommand(): Command {
   const shared: OptionKey[] = ['key', 'format', 'output', ...REGISTRY_KEYS];
-  const local: OptionKey[] = ['annotation', 'recursive', 'signatureFormat', 'keyless', 'identityToken', 'fulcioUrl', 'rekorUrl', 'tsaUrl'];
+  const local: OptionKey[] = ['annotation', 'recursive', 'signatureFormat', 'keyless', 'identityToken', 'fulcioUrl', 'rekorUrl', 'tsaUrl', 'tlogUpload'];
   const cmd = new Command('sign')
     .summary('sign an image as cosign does (or as a Sigstore bundle referrer)')
     .description(
@@ -44,8 +44,27 @@ export function signCommand(): Command {
     const format = parseFormat(v.format as string, SIGN_FORMATS);
     const keyRef = v.key as string | undefined;
     if (!keyRef === (v.keyless !== true)) throw new DrydockError('USAGE', 'sign needs exactly one of --key REF and --keyless');
-    const signer = keyRef
-      ? await loadSigner(keyRef, { password: defaultPasswordSource({ prompt: 'Enter password for private key: ' }) })
+    const keySigner = keyRef ? await loadSigner(keyRef, { password: defaultPasswordSource({ prompt: 'Enter password for private key: ' }) }) : undefined;
+    if (keySigner && v.tlogUpload === true && v.signatureFormat === 'bundle') {
+      await keySigner.close();
+      throw new DrydockError('USAGE', '--tlog-upload with --key is available for the cosign signature format only');
+    }
+    const services = { ...(v.rekorUrl ? { rekorUrl: v.rekorUrl as string } : {}), timeoutMs: ((v.timeout as number | undefined) ?? 30) * 1000 };
+    const signer = keySigner
+      ? v.tlogUpload === true
+        ? {
+            // the signature is also recorded in Rekor (hashedrekord with the public key); cosign's bundle annotation keeps the entry
+            algorithm: keySigner.algorithm,
+            publicKeyPem: () => keySigner.publicKeyPem(),
+            sign: (d: Buffer) => keySigner.sign(d),
+            close: () => keySigner.close(),
+            rekorBundle: async (payload: Buffer, sig: Buffer) => {
+              const { uploadToRekor } = await import('../../sign/sigstore/sign.js');
+              const up = await uploadToRekor(payload, sig, keySigner.publicKeyPem(), services);
+              return up.cosignBundle ? JSON.stringify(up.cosignBundle) : undefined;
+            },
+          }
+        : keySigner
       : await (await import('../../sign/sigstore/sign.js')).imageKeylessSigner({
           ...(v.identityToken ? { identityToken: v.identityToken as string } : {}),
           ...(v.fulcioUrl ? { fulcioUrl: v.fulcioUrl as string } : {}),

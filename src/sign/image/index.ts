@@ -102,9 +102,10 @@ async function signOneCosign(store: SignatureStore, subject: Descriptor, signer:
     const [leaf, ...chain] = await signer.certificateChain();
     if (leaf) layer.certificate = leaf;
     if (chain.length) layer.chain = chain.join('');
-    const rekor = await signer.rekorBundle?.(payload, signature);
-    if (rekor) layer.bundle = rekor;
   }
+  // keyless signatures are always logged; a key-based signer logs only when asked (--tlog-upload)
+  const rekor = await (signer as Partial<KeylessSigner>).rekorBundle?.(payload, signature);
+  if (rekor) layer.bundle = rekor;
   const desc = signatureLayerDescriptor(layer);
   const tag = attachedTag(subject.digest, 'signature');
   const existing = await store.tagged(tag);

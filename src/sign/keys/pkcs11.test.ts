@@ -6,10 +6,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DrydockError, isDrydockError } from '../../core/errors.js';
 import { loadPublicKey, loadSigner, parsePkcs11Uri, redactPkcs11Uri, spkiPem, verifyWithKey } from './index.js';
+import { signImage, verifyImage } from '../image/index.js';
+import { buildImage, writeOciLayout } from '../../../test/testkit/index.js';
 
 const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 const PIN = '918273';
 const haveTools = existsSync(MODULE) && existsSync('/usr/bin/softhsm2-util') && existsSync('/usr/bin/pkcs11-tool');
+if (!haveTools && process.env.CI) throw new Error('SoftHSM2 and pkcs11-tool are needed in CI (Debian softhsm2, opensc; scripts/test.sh installs them)');
 const root = mkdtempSync(join(tmpdir(), 'drydock-hsm-'));
 const env = { ...process.env, SOFTHSM2_CONF: join(root, 'softhsm2.conf') };
 const run = (cmd: string, args: string[]): string => execFileSync(cmd, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -57,6 +60,26 @@ describe.skipIf(!haveTools)('pkcs11 keys on SoftHSM2', () => {
     } finally {
       await signer.close();
     }
+  });
+
+  it('signs an image with the token key; the exported public key verifies it', async () => {
+    const layout = join(root, 'layout');
+    writeOciLayout(layout, [{ image: await buildImage({ layers: [[{ path: 'etc/hello', content: 'hsm\n' }]] }), tag: 'v1' }]);
+    const signer = await loadSigner(uri('token=drydock%20test;object=ec-key'));
+    try {
+      const r = await signImage(`oci-dir:${layout}:v1`, signer, { annotations: { signer: 'hsm' } });
+      expect(r.signed).toHaveLength(1);
+    } finally {
+      await signer.close();
+    }
+    // export the public key to a file (what `drydock public-key --key pkcs11:...` prints) and verify with that file
+    const pubFile = join(root, 'hsm.pub');
+    writeFileSync(pubFile, spkiPem(await loadPublicKey(`pkcs11:token=drydock%20test;object=ec-key;type=public?module-path=${MODULE}`)));
+    const ok = await verifyImage(`oci-dir:${layout}:v1`, { key: await loadPublicKey(pubFile) }, { annotations: { signer: 'hsm' } });
+    expect(ok.checks.map((c) => c.verified)).toEqual([true]);
+    const other = await loadPublicKey(uri('token=drydock%20test;object=rsa-key', `module-path=${MODULE}`));
+    const bad = await verifyImage(`oci-dir:${layout}:v1`, { key: other }, {});
+    expect(bad.checks.map((c) => c.reason)).toEqual(['signature-invalid']);
   });
 
   it('finds the key by id (percent-encoded bytes) and signs with RSA', async () => {

@@ -23,6 +23,13 @@ fi
 
 npm ci --no-audit --no-fund --loglevel=error
 
+# the store's contract tests run on the PostgreSQL server of this machine (127.0.0.1:5432, trust auth)
+if command -v pg_lsclusters >/dev/null 2>&1; then
+  pg_lsclusters --no-header 2>/dev/null | while read -r ver cluster _port status _rest; do
+    [ "$status" = online ] || $SUDO pg_ctlcluster "$ver" "$cluster" start || true
+  done
+fi
+
 # The corpus of real images (../shared/corpus/build.sh); corpus tests read DRYDOCK_CORPUS.
 # build.sh resolves its helper scripts from $0 after changing directory, so call it by absolute path.
 BUILD_SH=$(realpath -e ../shared/corpus/build.sh 2>/dev/null || true)

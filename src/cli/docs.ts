@@ -5,6 +5,7 @@
  * `node scripts/gen-cli-docs.mjs` rewrites them, src/cli/docs.test.ts fails when they are stale.
  */
 import type { Command, Option } from 'commander';
+import { ATTEST_FORMATS, VERIFY_ATTESTATION_FORMATS } from './commands/attest.js';
 import { ATTEST_BLOB_FORMATS, VERIFY_BLOB_ATTESTATION_FORMATS } from './commands/attest-blob.js';
 import { SIGN_BLOB_FORMATS, VERIFY_BLOB_FORMATS } from './commands/blob.js';
 import { CATALOGERS_FORMATS } from './commands/catalogers.js';
@@ -42,6 +43,9 @@ const FORMATS_BY_COMMAND: Record<string, readonly FormatName[]> = {
   clean: CLEAN_FORMATS,
   'sign-blob': SIGN_BLOB_FORMATS,
   'verify-blob': VERIFY_BLOB_FORMATS,
+  attest: ATTEST_FORMATS,
+  'verify-attestation': VERIFY_ATTESTATION_FORMATS,
+  'download attestation': [],
   'attest-blob': ATTEST_BLOB_FORMATS,
   'verify-blob-attestation': VERIFY_BLOB_ATTESTATION_FORMATS,
 };

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { DrydockError, EXIT } from '../core/errors.js';
+import { attestCommands } from './commands/attest.js';
 import { attestBlobCommands } from './commands/attest-blob.js';
 import { signBlobCommand, verifyBlobCommand } from './commands/blob.js';
 import { catalogersCommand } from './commands/catalogers.js';
@@ -41,7 +42,7 @@ export function buildProgram(): Command {
   program.addCommand(dbCommand());
   for (const c of keysCommands()) program.addCommand(c);
   for (const c of [signCommand(), verifyCommand(), treeCommand(), cleanCommand(), signBlobCommand(), verifyBlobCommand()]) program.addCommand(c);
-  for (const c of attestBlobCommands()) program.addCommand(c);
+  for (const c of [...attestCommands(), ...attestBlobCommands()]) program.addCommand(c);
   // every (sub)command: usage errors become exceptions so the exit code contract holds
   const override = (c: Command) => {
     c.exitOverride();

@@ -30,4 +30,8 @@ export const SIGN_OPTIONS = {
   // attestations
   predicate: d({ key: 'predicate', flags: '--predicate <file>', kind: 'string', help: 'the predicate: a JSON file (any text with --type custom, which cosign wraps as {Data, Timestamp})' }),
   policy: d({ key: 'policy', flags: '--policy <file>', kind: 'string', help: 'CEL policy over the verified statement: one expression, or a YAML/JSON list of {name, expr}; binds predicate, predicateType, subject, statement, now. CUE and Rego are refused' }),
+  sbom: d({ key: 'sbom', flags: '--sbom', kind: 'bool', default: false, help: 'catalog the image and attest its CycloneDX SBOM (instead of --predicate)' }),
+  scan: d({ key: 'scan', flags: '--scan', kind: 'bool', default: false, help: 'scan the image and attest the cosign vulnerability predicate (instead of --predicate); takes the database options of scan' }),
+  checkContent: d({ key: 'checkContent', flags: '--check-content', kind: 'bool', default: false, help: 'catalog the image again and compare it with the attested SBOM: missing, extra and different-version packages fail the verification' }),
+  strict: d({ key: 'strict', flags: '--strict', kind: 'bool', default: false, help: 'with --check-content: also fail on components that are not packages, on the operating system and on packages only other catalogers find' }),
 } as const;

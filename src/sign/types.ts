@@ -44,6 +44,8 @@ export type VerifyReason =
   | 'tlog-invalid' // the log entry, inclusion proof, checkpoint or SET does not verify
   | 'timestamp-invalid' // an RFC 3161 timestamp does not verify
   | 'bundle-malformed' // the stored bundle or envelope cannot be parsed
+  | 'unsigned' // an attestation that carries no signature at all (BuildKit's): listed, never verified
+  | 'content-mismatch' // --check-content: the attested SBOM does not describe the image
   | 'layer-digest-mismatch' // the payload blob does not hash to its descriptor digest
   // attestations (src/attest/)
   | 'payload-type-unsupported' // the DSSE payloadType is not one the verifier accepts (application/vnd.in-toto+json)

@@ -1,0 +1,271 @@
+/** attest, verify-attestation and download attestation: in-toto attestations stored beside images (cosign's .att tag, bundle referrers). */
+import { Command, Option } from 'commander';
+import { DrydockError } from '../../core/errors.js';
+import type { FormatName } from '../format.js';
+import type { ImageVerifier } from '../../sign/image/verify.js';
+import { DB_OPTIONS } from '../db-options.js';
+import { IMAGE_OPTIONS, addOptions, resolveOptions, type OptionKey, type ResolvedValues } from '../options.js';
+
+/** attest prints where the attestation went */
+export const ATTEST_FORMATS: readonly FormatName[] = ['table', 'json'];
+export const VERIFY_ATTESTATION_FORMATS: readonly FormatName[] = ['table', 'json'];
+
+
+const REGISTRY_KEYS: OptionKey[] = ['insecureRegistry', 'caFile', 'username', 'password', 'passwordStdin', 'timeout', 'retries', 'quiet'];
+const IDENTITY_KEYS: OptionKey[] = ['certificateIdentity', 'certificateIdentityRegexp', 'certificateOidcIssuer', 'certificateOidcIssuerRegexp', 'trustedRoot', 'requireTlog'];
+
+const IMAGE_HELP = `
+IMAGE is a registry reference (tag or @digest) or oci-dir:PATH[:TAG]; in a layout, attestations are
+stored in the layout itself (an index.json entry named sha256-<hex>.att, and referrer entries).
+Key passwords: DRYDOCK_PASSWORD, else COSIGN_PASSWORD, else a prompt on the terminal.`;
+
+/** The verifier the flags ask for: --key, and/or the keyless identity policy; undefined when neither is given. */
+async function verifierOf(v: ResolvedValues): Promise<ImageVerifier | undefined> {
+  const policy = {
+    ...(v.certificateIdentity ? { subject: v.certificateIdentity as string } : {}),
+    ...(v.certificateIdentityRegexp ? { subjectRegexp: v.certificateIdentityRegexp as string } : {}),
+    ...(v.certificateOidcIssuer ? { issuer: v.certificateOidcIssuer as string } : {}),
+    ...(v.certificateOidcIssuerRegexp ? { issuerRegexp: v.certificateOidcIssuerRegexp as string } : {}),
+  };
+  const keyRef = v.key as string | undefined;
+  const keyless = Object.keys(policy).length > 0;
+  if (!keyRef && !keyless) return undefined;
+  const verifier: ImageVerifier = {};
+  if (keyRef) {
+    const { loadPublicKey, defaultPasswordSource } = await import('../../sign/keys/index.js');
+    verifier.key = await loadPublicKey(keyRef, { password: defaultPasswordSource({ prompt: 'Enter password for private key: ' }) });
+  }
+  if (keyless) {
+    const { certificateVerifier } = await import('../../sign/sigstore/image-hook.js');
+    const { resolveTrustedRoot } = await import('../../sign/sigstore/trusted-root.js');
+    verifier.verifyCertificateSignature = certificateVerifier({ trustedRoot: resolveTrustedRoot(v.trustedRoot as string | undefined), policy, requireTlog: v.requireTlog === true });
+  }
+  return verifier;
+}
+
+export function attestCommand(): Command {
+  const keys: OptionKey[] = [
+    'key', 'keyless', 'identityToken', 'fulcioUrl', 'rekorUrl', 'tsaUrl', 'predicate', 'type', 'sbom', 'scan', 'signatureFormat', 'format', 'output',
+    'catalogers', 'scope', ...DB_OPTIONS, ...IMAGE_OPTIONS,
+  ];
+  const cmd = new Command('attest')
+    .summary('attest an image: an in-toto statement about its digest, signed in a DSSE envelope and stored beside it')
+    .description(
+      'Resolve IMAGE to its manifest digest, make an in-toto Statement v1 whose subject is that digest (named after ' +
+        'the repository) with the predicate of --predicate FILE and --type, sign it in a DSSE envelope with --key or ' +
+        '--keyless, and store it as cosign does: a layer of the sha256-<hex>.att tag (media type ' +
+        'application/vnd.dsse.envelope.v1+json, annotation predicateType; attesting again adds a layer), or with ' +
+        '--signature-format bundle a Sigstore bundle v0.3 referrer. Shortcuts: --sbom catalogs the image and attests its ' +
+        'CycloneDX SBOM; --scan scans it and attests the cosign vulnerability predicate (scanner, database identity, ' +
+        'scanFinishedOn).',
+    )
+    .argument('<image>', 'image to attest')
+    .addHelpText('after', IMAGE_HELP);
+  addOptions(cmd, keys);
+  cmd.action(async (image: string) => {
+    const { parseFormat } = await import('../format.js');
+    const { writeOutput } = await import('../output.js');
+    const { newContext, registryOptions, scanOptions } = await import('../context.js');
+    const { clockFromEnv } = await import('../../core/clock.js');
+    const { loadSigner, defaultPasswordSource } = await import('../../sign/keys/index.js');
+    const v = resolveOptions(cmd, keys);
+    const extra = { sbom: v.sbom === true, scan: v.scan === true };
+    const format = parseFormat(v.format as string, ATTEST_FORMATS);
+    const keyRef = v.key as string | undefined;
+    if (!keyRef === (v.keyless !== true)) throw new DrydockError('USAGE', 'attest needs exactly one of --key REF and --keyless');
+    const sources = [v.predicate !== undefined, extra.sbom === true, extra.scan === true].filter(Boolean).length;
+    if (sources !== 1) throw new DrydockError('USAGE', 'attest needs exactly one of --predicate FILE, --sbom and --scan');
+    if ((extra.sbom || extra.scan) && v.type !== undefined) throw new DrydockError('USAGE', `--type does not go with --${extra.sbom ? 'sbom' : 'scan'}: the predicate type is ${extra.sbom ? 'cyclonedx' : 'vuln'}`);
+    const clock = clockFromEnv();
+    let predicate: { predicateType: string; predicate: Record<string, unknown> } | undefined;
+    if (v.predicate !== undefined) {
+      const { readFile } = await import('node:fs/promises');
+      const { predicateFromFile } = await import('../../attest/index.js');
+      const file = v.predicate as string;
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (e) {
+        throw new DrydockError('IO_ERROR', `cannot read predicate file ${file}`, { cause: e });
+      }
+      predicate = predicateFromFile(text, (v.type as string | undefined) ?? 'custom', { what: `predicate file ${file}`, clock });
+    }
+    const signer = keyRef
+      ? await loadSigner(keyRef, { password: defaultPasswordSource({ prompt: 'Enter password for private key: ' }) })
+      : await (await import('../../sign/sigstore/sign.js')).imageKeylessSigner({
+          ...(v.identityToken ? { identityToken: v.identityToken as string } : {}),
+          ...(v.fulcioUrl ? { fulcioUrl: v.fulcioUrl as string } : {}),
+          ...(v.rekorUrl ? { rekorUrl: v.rekorUrl as string } : {}),
+          ...(v.tsaUrl ? { tsaUrl: v.tsaUrl as string } : {}),
+          timeoutMs: ((v.timeout as number | undefined) ?? 30) * 1000,
+        });
+    const ctx = newContext(v);
+    try {
+      const store = { format: v.signatureFormat === 'bundle' ? ('bundle' as const) : ('cosign' as const), clock };
+      const catalogers = v.catalogers as string[] | undefined;
+      const { toolVersion } = await import('./sbom.js');
+      const sbomOpts = {
+        ...scanOptions(v, ctx),
+        ...(catalogers && catalogers.length ? { catalogers } : {}),
+        scope: v.scope as 'squashed' | 'all-layers',
+        tool: { name: 'drydock', version: toolVersion() },
+      };
+      let r;
+      if (predicate) {
+        const { attestImage } = await import('../../attest/image/index.js');
+        r = await attestImage(image, predicate, signer, { ...store, registry: registryOptions(v) });
+      } else if (extra.sbom) {
+        const { attestImageSbom } = await import('../../scan/attest.js');
+        r = await attestImageSbom(image, signer, { ...sbomOpts, ...store });
+      } else {
+        const { attestImageScan } = await import('../../scan/attest.js');
+        const { dbPathOf, freshnessOf } = await import('../db-options.js');
+        r = await attestImageScan(image, signer, { ...sbomOpts, ...store, db: { path: await dbPathOf(v) }, freshness: freshnessOf(v, ctx) });
+      }
+      ctx.renderer.done();
+      const summary = { digest: r.digest, predicateType: r.statement.predicateType, location: r.location, added: r.added };
+      await writeOutput(
+        format.name === 'json' ? JSON.stringify(summary, null, 2) : `${r.added ? 'attested' : 'already attested'} ${r.digest} (${r.statement.predicateType}): ${r.location}`,
+        v.output as string | undefined,
+      );
+    } finally {
+      ctx.renderer.done();
+      await signer.close();
+    }
+  });
+  return cmd;
+}
+
+export function verifyAttestationCommand(): Command {
+  const keys: OptionKey[] = ['key', ...IDENTITY_KEYS, 'type', 'policy', 'checkContent', 'strict', 'format', 'output', 'catalogers', 'scope', ...IMAGE_OPTIONS];
+  const cmd = new Command('verify-attestation')
+    .summary('verify the attestations of an image')
+    .description(
+      'Find every attestation of IMAGE (the sha256-<hex>.att tag, Sigstore bundle referrers; BuildKit attestation ' +
+        'manifests of an index are listed as unsigned, never verified) and check each: the signature with --key or ' +
+        'the keyless certificate identity, the in-toto statement (v1, or v0.1 as cosign writes), a subject whose digest ' +
+        'is the image\'s, the predicate type --type, the predicate content, and --policy (CEL). With --check-content the ' +
+        'image is cataloged again and compared with the attested SBOM by package URL (type, namespace, name, version): ' +
+        'missing, extra and different-version packages fail. Prints each attestation with its result and the verified ' +
+        'statements; exits 0 when at least one passed every check, 1 otherwise (SIGNATURE_NOT_FOUND when there is none, ' +
+        'VERIFICATION_FAILED with every reason).',
+    )
+    .argument('<image>', 'image whose attestations to verify')
+    .addHelpText('after', IMAGE_HELP);
+  addOptions(cmd, keys);
+  cmd.action(async (image: string) => {
+    const { parseFormat } = await import('../format.js');
+    const { writeOutput } = await import('../output.js');
+    const { newContext, registryOptions, scanOptions } = await import('../context.js');
+    const { clockFromEnv } = await import('../../core/clock.js');
+    const { loadPolicyFile, predicateTypeOf } = await import('../../attest/index.js');
+    const { requireAttestation, describeContentCheck } = await import('../../attest/image/index.js');
+    const { verifyImageAttestation } = await import('../../scan/attest.js');
+    const v = resolveOptions(cmd, keys);
+    const extra = { checkContent: v.checkContent === true, strict: v.strict === true };
+    const format = parseFormat(v.format as string, VERIFY_ATTESTATION_FORMATS);
+    if (extra.strict && !extra.checkContent) throw new DrydockError('USAGE', '--strict goes with --check-content');
+    const type = v.type as string | undefined;
+    if (type !== undefined) predicateTypeOf(type);
+    const verifier = await verifierOf(v);
+    if (!verifier) throw new DrydockError('USAGE', 'verify-attestation needs --key REF, or --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp] for keyless attestations');
+    const policy = v.policy ? await loadPolicyFile(v.policy as string) : undefined;
+    const ctx = newContext(v);
+    let r;
+    try {
+      const catalogers = v.catalogers as string[] | undefined;
+      r = await verifyImageAttestation(image, verifier, {
+        ...(type !== undefined ? { type } : {}),
+        ...(policy ? { policy } : {}),
+        clock: clockFromEnv(),
+        registry: registryOptions(v),
+        ...(extra.checkContent
+          ? {
+              checkContent: {
+                ...scanOptions(v, ctx),
+                ...(catalogers && catalogers.length ? { catalogers } : {}),
+                scope: v.scope as 'squashed' | 'all-layers',
+                strict: extra.strict === true,
+              },
+            }
+          : {}),
+      });
+    } finally {
+      ctx.renderer.done();
+    }
+    const verified = r.checks.some((c) => c.verified);
+    let text: string;
+    if (format.name === 'json') {
+      text = JSON.stringify({ image, digest: r.digest, verified, ...(r.catalogedDigest ? { catalogedDigest: r.catalogedDigest } : {}), checks: r.checks }, null, 2);
+    } else {
+      const lines = [`Attestations of ${image} (${r.digest}):`];
+      if (r.checks.length === 0) lines.push('  no attestations found');
+      for (const c of r.checks) {
+        const pt = c.predicateType ? ` ${c.predicateType}` : '';
+        lines.push(c.verified ? `  verified  ${c.source}${pt} [${c.evidence.join(', ')}]` : `  FAILED    ${c.source}${pt}: ${c.reason ?? 'unknown'}${c.detail ? ` (${c.detail})` : ''}`);
+        if (c.content) for (const l of describeContentCheck(c.content)) lines.push(`            ${l}`);
+      }
+      for (const c of r.checks) if (c.verified && c.statement) lines.push(JSON.stringify(c.statement));
+      text = lines.join('\n');
+    }
+    await writeOutput(text, v.output as string | undefined);
+    requireAttestation(r, image);
+  });
+  return cmd;
+}
+
+export function downloadAttestationCommand(): Command {
+  const keys: OptionKey[] = ['key', ...IDENTITY_KEYS, 'type', 'output', ...REGISTRY_KEYS];
+  const cmd = new Command('attestation')
+    .summary('print the attestations stored beside an image, one JSON line each')
+    .description(
+      'Print every attestation stored beside IMAGE (the .att tag layers, bundle referrers, BuildKit attestation ' +
+        'manifests), one JSON object per line: source, kind, predicateType, status and the DSSE envelope (the bare ' +
+        'statement for BuildKit). With --key or a keyless identity each is checked and marked "verified" or "failed" ' +
+        '(with the reason); otherwise every one is "unverified". --type keeps only that predicate type.',
+    )
+    .argument('<image>', 'image whose attestations to print')
+    .addHelpText('after', IMAGE_HELP);
+  addOptions(cmd, keys);
+  cmd.action(async (image: string) => {
+    const { writeOutput } = await import('../output.js');
+    const { registryOptions } = await import('../context.js');
+    const { predicateTypeMatches, predicateTypeOf } = await import('../../attest/index.js');
+    const { listImageAttestations, checkStoredAttestation } = await import('../../attest/image/index.js');
+    const v = resolveOptions(cmd, keys);
+    const type = v.type as string | undefined;
+    if (type !== undefined) predicateTypeOf(type);
+    const verifier = await verifierOf(v);
+    const l = await listImageAttestations(image, { registry: registryOptions(v) });
+    const lines: string[] = [];
+    for (const a of l.attestations) {
+      const check = verifier ? await checkStoredAttestation(a, l.digest, verifier) : undefined;
+      const predicateType = check?.statement?.predicateType ?? a.annotatedPredicateType;
+      if (type !== undefined && !(predicateType && predicateTypeMatches(type, predicateType))) continue;
+      lines.push(
+        JSON.stringify({
+          source: a.source,
+          kind: a.kind,
+          ...(predicateType ? { predicateType } : {}),
+          status: !check ? 'unverified' : check.verified ? 'verified' : 'failed',
+          ...(check && !check.verified ? { reason: check.reason, ...(check.detail ? { detail: check.detail } : {}) } : {}),
+          ...(a.envelope !== undefined ? { envelope: a.envelope } : {}),
+          ...(a.statement !== undefined ? { statement: a.statement } : {}),
+          ...(a.problem && !check ? { problem: a.problem } : {}),
+        }),
+      );
+    }
+    await writeOutput(lines.join('\n'), v.output as string | undefined);
+  });
+  return cmd;
+}
+
+export function downloadCommand(): Command {
+  const cmd = new Command('download').summary('download what is stored beside an image').description('Download objects stored beside an image: `download attestation IMAGE`.');
+  cmd.addCommand(downloadAttestationCommand());
+  return cmd;
+}
+
+export function attestCommands(): Command[] {
+  return [attestCommand(), verifyAttestationCommand(), downloadCommand()];
+}

@@ -1,0 +1,149 @@
+/**
+ * Image attestations wired to the stages (scan/ is where catalog, match and attest meet):
+ * `attest --sbom` (catalog and attest the CycloneDX SBOM), `attest --scan` (scan and attest the cosign
+ * vulnerability predicate), and `verify-attestation --check-content` (verify, then catalog the image
+ * again and compare it with the attested SBOM). The checks themselves are pure (attest/image).
+ */
+import { systemClock, type Clock } from '../core/clock.js';
+import { DrydockError } from '../core/errors.js';
+import type { RegistryOptions, Target } from '../image/types.js';
+import type { Inventory } from '../model/package.js';
+import { sbomPredicate, vulnPredicate, predicateTypeMatches, type SbomPredicateFormat } from '../attest/predicates.js';
+import type { Policy } from '../attest/policy.js';
+import {
+  attestImage,
+  compareInventories,
+  describeContentCheck,
+  verifyImageAttestations,
+  type AttestationCheck,
+  type AttestationFormat,
+  type AttestImageResult,
+  type ContentCheckResult,
+} from '../attest/image/index.js';
+import { decodeSbom } from '../sbom/decode/index.js';
+import type { ImageVerifier } from '../sign/image/verify.js';
+import type { Signer } from '../sign/types.js';
+import { sbomImage, type SbomOptions } from './sbom.js';
+import { scanImage, type ScanOptions } from './scan.js';
+
+export interface AttestStoreOptions {
+  /** 'cosign' (default): the .att tag; 'bundle': a Sigstore bundle referrer */
+  format?: AttestationFormat;
+  clock?: Clock;
+}
+
+function registryOf(opts: { image?: { registry?: RegistryOptions } }): { registry?: RegistryOptions } {
+  return opts.image?.registry ? { registry: opts.image.registry } : {};
+}
+
+/** Catalogs the image and attests its SBOM (CycloneDX 1.6 by default) about the manifest cataloged. */
+export async function attestImageSbom(
+  target: string,
+  signer: Signer,
+  opts: SbomOptions & AttestStoreOptions & { sbomFormat?: SbomPredicateFormat } = {},
+): Promise<AttestImageResult & { inventory: Inventory }> {
+  const inventory = await sbomImage(target, opts);
+  if (!inventory.source.digest) throw new DrydockError('USAGE', `cannot attest ${target}: only images (registry or oci-dir:) can carry attestations`);
+  const predicate = sbomPredicate(inventory, opts.sbomFormat ?? 'cyclonedx', opts.clock ? { clock: opts.clock } : {});
+  const r = await attestImage(target, predicate, signer, {
+    ...registryOf(opts),
+    subjectDigest: inventory.source.digest,
+    ...(opts.format ? { format: opts.format } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
+  return { ...r, inventory };
+}
+
+/** Scans the image and attests the cosign vulnerability predicate (scanner, database identity, scan times). */
+export async function attestImageScan(target: string, signer: Signer, opts: ScanOptions & AttestStoreOptions): Promise<AttestImageResult> {
+  const clock = opts.clock ?? systemClock;
+  const startedOn = clock.now().toISOString();
+  const scan = await scanImage(target, opts);
+  const finishedOn = clock.now().toISOString();
+  if (!scan.inventory.source.digest) throw new DrydockError('USAGE', `cannot attest ${target}: only images (registry or oci-dir:) can carry attestations`);
+  const predicate = vulnPredicate(scan, { startedOn, finishedOn });
+  return attestImage(target, predicate, signer, {
+    ...registryOf(opts),
+    subjectDigest: scan.inventory.source.digest,
+    ...(opts.format ? { format: opts.format } : {}),
+    clock,
+  });
+}
+
+export interface ContentCheckOptions extends SbomOptions {
+  /** fail on every difference, including non-package components and other catalogers' packages */
+  strict?: boolean;
+}
+
+export interface VerifyAttestationOptions {
+  type?: string;
+  policy?: Policy;
+  clock?: Clock;
+  registry?: RegistryOptions;
+  /** compare verified SBOM attestations with a fresh catalog of the image */
+  checkContent?: ContentCheckOptions;
+}
+
+export interface VerifiedAttestationCheck extends AttestationCheck {
+  content?: ContentCheckResult;
+}
+
+export interface VerifyAttestationResult {
+  name: string;
+  digest: string;
+  checks: VerifiedAttestationCheck[];
+  /** the digest cataloged for --check-content */
+  catalogedDigest?: string;
+}
+
+const isSbomType = (t: string | undefined): boolean => t !== undefined && (predicateTypeMatches('cyclonedx', t) || predicateTypeMatches('spdx', t));
+
+/**
+ * Verifies every attestation of the image and, with `checkContent`, requires each verified one to be
+ * an SBOM that matches the image as cataloged now. The image is cataloged once (a warm layer cache
+ * makes this cheap), only when some SBOM attestation verified.
+ */
+export async function verifyImageAttestation(target: string | Target, verifier: ImageVerifier, opts: VerifyAttestationOptions = {}): Promise<VerifyAttestationResult> {
+  const r = await verifyImageAttestations(target, verifier, {
+    ...(opts.type !== undefined ? { type: opts.type } : {}),
+    ...(opts.policy ? { policy: opts.policy } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.registry ? { registry: opts.registry } : {}),
+  });
+  const out: VerifyAttestationResult = { name: r.name, digest: r.digest, checks: r.checks };
+  const cc = opts.checkContent;
+  if (!cc) return out;
+  const candidates = out.checks.filter((c) => c.verified);
+  let image: Inventory | undefined;
+  for (const c of candidates) {
+    if (!isSbomType(c.statement?.predicateType)) {
+      c.verified = false;
+      c.reason = 'predicate-type-mismatch';
+      c.detail = `--check-content needs an SBOM predicate (CycloneDX or SPDX), not ${c.statement?.predicateType ?? 'none'}`;
+      continue;
+    }
+    let attested: Inventory;
+    try {
+      attested = decodeSbom(c.statement!.predicate ?? {});
+    } catch (e) {
+      c.verified = false;
+      c.reason = 'predicate-invalid';
+      c.detail = `the attested SBOM cannot be decoded: ${(e as Error).message}`;
+      continue;
+    }
+    if (!image) {
+      const { strict: _s, ...sbomOpts } = cc;
+      image = await sbomImage(target, { ...sbomOpts, ...(opts.registry && !sbomOpts.image?.registry ? { image: { ...sbomOpts.image, registry: opts.registry } } : {}) });
+      if (image.source.digest) out.catalogedDigest = image.source.digest;
+    }
+    const content = compareInventories(attested, image, { strict: cc.strict === true });
+    c.content = content;
+    if (content.passed) c.evidence.push('content');
+    else {
+      c.verified = false;
+      c.reason = 'content-mismatch';
+      c.detail = `the attested SBOM does not match the image: ${describeContentCheck(content).filter((l) => cc.strict || !l.startsWith('note')).join('; ')}`;
+    }
+  }
+  return out;
+}

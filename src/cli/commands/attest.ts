@@ -1,10 +1,10 @@
 /** attest, verify-attestation and download attestation: in-toto attestations stored beside images (cosign's .att tag, bundle referrers). */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { DrydockError } from '../../core/errors.js';
 import type { FormatName } from '../format.js';
-import type { ImageVerifier } from '../../sign/image/verify.js';
 import { DB_OPTIONS } from '../db-options.js';
-import { IMAGE_OPTIONS, addOptions, resolveOptions, type OptionKey, type ResolvedValues } from '../options.js';
+import { IMAGE_OPTIONS, addOptions, resolveOptions, type OptionKey } from '../options.js';
+import { imageSignerOf, imageVerifierOf } from '../sign-context.js';
 
 /** attest prints where the attestation went */
 export const ATTEST_FORMATS: readonly FormatName[] = ['table', 'json'];
@@ -18,30 +18,6 @@ const IMAGE_HELP = `
 IMAGE is a registry reference (tag or @digest) or oci-dir:PATH[:TAG]; in a layout, attestations are
 stored in the layout itself (an index.json entry named sha256-<hex>.att, and referrer entries).
 Key passwords: DRYDOCK_PASSWORD, else COSIGN_PASSWORD, else a prompt on the terminal.`;
-
-/** The verifier the flags ask for: --key, and/or the keyless identity policy; undefined when neither is given. */
-async function verifierOf(v: ResolvedValues): Promise<ImageVerifier | undefined> {
-  const policy = {
-    ...(v.certificateIdentity ? { subject: v.certificateIdentity as string } : {}),
-    ...(v.certificateIdentityRegexp ? { subjectRegexp: v.certificateIdentityRegexp as string } : {}),
-    ...(v.certificateOidcIssuer ? { issuer: v.certificateOidcIssuer as string } : {}),
-    ...(v.certificateOidcIssuerRegexp ? { issuerRegexp: v.certificateOidcIssuerRegexp as string } : {}),
-  };
-  const keyRef = v.key as string | undefined;
-  const keyless = Object.keys(policy).length > 0;
-  if (!keyRef && !keyless) return undefined;
-  const verifier: ImageVerifier = {};
-  if (keyRef) {
-    const { loadPublicKey, defaultPasswordSource } = await import('../../sign/keys/index.js');
-    verifier.key = await loadPublicKey(keyRef, { password: defaultPasswordSource({ prompt: 'Enter password for private key: ' }) });
-  }
-  if (keyless) {
-    const { certificateVerifier } = await import('../../sign/sigstore/image-hook.js');
-    const { resolveTrustedRoot } = await import('../../sign/sigstore/trusted-root.js');
-    verifier.verifyCertificateSignature = certificateVerifier({ trustedRoot: resolveTrustedRoot(v.trustedRoot as string | undefined), policy, requireTlog: v.requireTlog === true });
-  }
-  return verifier;
-}
 
 export function attestCommand(): Command {
   const keys: OptionKey[] = [
@@ -67,12 +43,9 @@ export function attestCommand(): Command {
     const { writeOutput } = await import('../output.js');
     const { newContext, registryOptions, scanOptions } = await import('../context.js');
     const { clockFromEnv } = await import('../../core/clock.js');
-    const { loadSigner, defaultPasswordSource } = await import('../../sign/keys/index.js');
     const v = resolveOptions(cmd, keys);
     const extra = { sbom: v.sbom === true, scan: v.scan === true };
     const format = parseFormat(v.format as string, ATTEST_FORMATS);
-    const keyRef = v.key as string | undefined;
-    if (!keyRef === (v.keyless !== true)) throw new DrydockError('USAGE', 'attest needs exactly one of --key REF and --keyless');
     const sources = [v.predicate !== undefined, extra.sbom === true, extra.scan === true].filter(Boolean).length;
     if (sources !== 1) throw new DrydockError('USAGE', 'attest needs exactly one of --predicate FILE, --sbom and --scan');
     if ((extra.sbom || extra.scan) && v.type !== undefined) throw new DrydockError('USAGE', `--type does not go with --${extra.sbom ? 'sbom' : 'scan'}: the predicate type is ${extra.sbom ? 'cyclonedx' : 'vuln'}`);
@@ -90,15 +63,7 @@ export function attestCommand(): Command {
       }
       predicate = predicateFromFile(text, (v.type as string | undefined) ?? 'custom', { what: `predicate file ${file}`, clock });
     }
-    const signer = keyRef
-      ? await loadSigner(keyRef, { password: defaultPasswordSource({ prompt: 'Enter password for private key: ' }) })
-      : await (await import('../../sign/sigstore/sign.js')).imageKeylessSigner({
-          ...(v.identityToken ? { identityToken: v.identityToken as string } : {}),
-          ...(v.fulcioUrl ? { fulcioUrl: v.fulcioUrl as string } : {}),
-          ...(v.rekorUrl ? { rekorUrl: v.rekorUrl as string } : {}),
-          ...(v.tsaUrl ? { tsaUrl: v.tsaUrl as string } : {}),
-          timeoutMs: ((v.timeout as number | undefined) ?? 30) * 1000,
-        });
+    const signer = await imageSignerOf(v, 'attest');
     const ctx = newContext(v);
     try {
       const store = { format: v.signatureFormat === 'bundle' ? ('bundle' as const) : ('cosign' as const), clock };
@@ -167,7 +132,7 @@ export function verifyAttestationCommand(): Command {
     if (extra.strict && !extra.checkContent) throw new DrydockError('USAGE', '--strict goes with --check-content');
     const type = v.type as string | undefined;
     if (type !== undefined) predicateTypeOf(type);
-    const verifier = await verifierOf(v);
+    const verifier = await imageVerifierOf(v);
     if (!verifier) throw new DrydockError('USAGE', 'verify-attestation needs --key REF, or --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp] for keyless attestations');
     const policy = v.policy ? await loadPolicyFile(v.policy as string) : undefined;
     const ctx = newContext(v);
@@ -235,7 +200,7 @@ export function downloadAttestationCommand(): Command {
     const v = resolveOptions(cmd, keys);
     const type = v.type as string | undefined;
     if (type !== undefined) predicateTypeOf(type);
-    const verifier = await verifierOf(v);
+    const verifier = await imageVerifierOf(v);
     const l = await listImageAttestations(image, { registry: registryOptions(v) });
     const lines: string[] = [];
     for (const a of l.attestations) {

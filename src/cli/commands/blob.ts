@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { DrydockError } from '../../core/errors.js';
 import type { FormatName } from '../format.js';
+import { identityPolicyOf, sigstoreServicesOf } from '../sign-context.js';
 import { addOptions, resolveOptions, type OptionKey, type ResolvedValues } from '../options.js';
 
 /** the --format values of sign-blob and verify-blob (docs/cli.md is generated from these) */
@@ -48,13 +49,8 @@ export function signBlobCommand(): Command {
       throw new DrydockError('USAGE', 'keyless signatures are always logged; --tlog-upload cannot be turned off');
     }
     const data = await readInput(file, 'file');
-    const services = {
-      fulcioUrl: v.fulcioUrl as string,
-      rekorUrl: v.rekorUrl as string,
-      ...(v.tsaUrl ? { tsaUrl: v.tsaUrl as string } : {}),
-      timeoutMs: ((v.timeout as number | undefined) ?? 30) * 1000,
-      retries: (v.retries as number | undefined) ?? 0,
-    };
+    const { identityToken: _token, ...fromFlags } = sigstoreServicesOf(v);
+    const services = { ...fromFlags, retries: (v.retries as number | undefined) ?? 0 };
     let signer;
     if (keyRef) {
       const { loadSigner, defaultPasswordSource } = await import('../../sign/keys/index.js');
@@ -123,12 +119,7 @@ export function verifyBlobCommand(): Command {
     const bundlePath = v.bundle as string | undefined;
     if (!sigPath === !bundlePath) throw new DrydockError('USAGE', 'verify-blob needs exactly one of --signature and --bundle');
     const keyRef = v.key as string | undefined;
-    const policy = {
-      ...(v.certificateIdentity ? { subject: v.certificateIdentity as string } : {}),
-      ...(v.certificateIdentityRegexp ? { subjectRegexp: v.certificateIdentityRegexp as string } : {}),
-      ...(v.certificateOidcIssuer ? { issuer: v.certificateOidcIssuer as string } : {}),
-      ...(v.certificateOidcIssuerRegexp ? { issuerRegexp: v.certificateOidcIssuerRegexp as string } : {}),
-    };
+    const policy = identityPolicyOf(v);
     const hasPolicy = Object.keys(policy).length > 0;
     if (keyRef && hasPolicy) throw new DrydockError('USAGE', 'use either --key or the --certificate-identity/--certificate-oidc-issuer options, not both');
     if (!keyRef && !hasPolicy) throw new DrydockError('USAGE', 'verify-blob needs --key REF, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp]');

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { DrydockError } from '../../core/errors.js';
 import type { FormatName } from '../format.js';
-import type { ImageVerifier } from '../../sign/image/index.js';
+import { imageSignerOf, imageVerifierOf } from '../sign-context.js';
 import { addOptions, resolveOptions, type OptionKey, type ResolvedValues } from '../options.js';
 
 /** the --format values of sign, verify, tree and clean (docs/cli.md is generated from these) */
@@ -38,40 +38,10 @@ export function signCommand(): Command {
     const { writeOutput } = await import('../output.js');
     const { registryOptions } = await import('../context.js');
     const { clockFromEnv } = await import('../../core/clock.js');
-    const { loadSigner, defaultPasswordSource } = await import('../../sign/keys/index.js');
     const { signImage, parseAnnotationPairs } = await import('../../sign/image/index.js');
     const v = resolveOptions(cmd, [...shared, ...local]);
     const format = parseFormat(v.format as string, SIGN_FORMATS);
-    const keyRef = v.key as string | undefined;
-    if (!keyRef === (v.keyless !== true)) throw new DrydockError('USAGE', 'sign needs exactly one of --key REF and --keyless');
-    const keySigner = keyRef ? await loadSigner(keyRef, { password: defaultPasswordSource({ prompt: 'Enter password for private key: ' }) }) : undefined;
-    if (keySigner && v.tlogUpload === true && v.signatureFormat === 'bundle') {
-      await keySigner.close();
-      throw new DrydockError('USAGE', '--tlog-upload with --key is available for the cosign signature format only');
-    }
-    const services = { ...(v.rekorUrl ? { rekorUrl: v.rekorUrl as string } : {}), timeoutMs: ((v.timeout as number | undefined) ?? 30) * 1000 };
-    const signer = keySigner
-      ? v.tlogUpload === true
-        ? {
-            // the signature is also recorded in Rekor (hashedrekord with the public key); cosign's bundle annotation keeps the entry
-            algorithm: keySigner.algorithm,
-            publicKeyPem: () => keySigner.publicKeyPem(),
-            sign: (d: Buffer) => keySigner.sign(d),
-            close: () => keySigner.close(),
-            rekorBundle: async (payload: Buffer, sig: Buffer) => {
-              const { uploadToRekor } = await import('../../sign/sigstore/sign.js');
-              const up = await uploadToRekor(payload, sig, keySigner.publicKeyPem(), services);
-              return up.cosignBundle ? JSON.stringify(up.cosignBundle) : undefined;
-            },
-          }
-        : keySigner
-      : await (await import('../../sign/sigstore/sign.js')).imageKeylessSigner({
-          ...(v.identityToken ? { identityToken: v.identityToken as string } : {}),
-          ...(v.fulcioUrl ? { fulcioUrl: v.fulcioUrl as string } : {}),
-          ...(v.rekorUrl ? { rekorUrl: v.rekorUrl as string } : {}),
-          ...(v.tsaUrl ? { tsaUrl: v.tsaUrl as string } : {}),
-          timeoutMs: ((v.timeout as number | undefined) ?? 30) * 1000,
-        });
+    const signer = await imageSignerOf(v, 'sign');
     try {
       const r = await signImage(image, signer, {
         annotations: parseAnnotationPairs(v.annotation as string[] | undefined),
@@ -111,28 +81,11 @@ export function verifyCommand(): Command {
     const { parseFormat } = await import('../format.js');
     const { writeOutput } = await import('../output.js');
     const { registryOptions } = await import('../context.js');
-    const { loadPublicKey, defaultPasswordSource } = await import('../../sign/keys/index.js');
     const { verifyImage, requireVerified, parseAnnotationPairs } = await import('../../sign/image/index.js');
     const v = resolveOptions(cmd, [...shared, ...local]);
     const format = parseFormat(v.format as string, VERIFY_FORMATS);
-    const keyRef = v.key as string | undefined;
-    const policy = {
-      ...(v.certificateIdentity ? { subject: v.certificateIdentity as string } : {}),
-      ...(v.certificateIdentityRegexp ? { subjectRegexp: v.certificateIdentityRegexp as string } : {}),
-      ...(v.certificateOidcIssuer ? { issuer: v.certificateOidcIssuer as string } : {}),
-      ...(v.certificateOidcIssuerRegexp ? { issuerRegexp: v.certificateOidcIssuerRegexp as string } : {}),
-    };
-    const keyless = Object.keys(policy).length > 0;
-    if (!keyRef && !keyless) {
-      throw new DrydockError('USAGE', 'verify needs --key REF, or --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp] for keyless signatures');
-    }
-    const verifier: ImageVerifier = {};
-    if (keyRef) verifier.key = await loadPublicKey(keyRef, { password: defaultPasswordSource({ prompt: 'Enter password for private key: ' }) });
-    if (keyless) {
-      const { certificateVerifier } = await import('../../sign/sigstore/image-hook.js');
-      const { resolveTrustedRoot } = await import('../../sign/sigstore/trusted-root.js');
-      verifier.verifyCertificateSignature = certificateVerifier({ trustedRoot: resolveTrustedRoot(v.trustedRoot as string | undefined), policy, requireTlog: v.requireTlog === true });
-    }
+    const verifier = await imageVerifierOf(v);
+    if (!verifier) throw new DrydockError('USAGE', 'verify needs --key REF, or --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp] for keyless signatures');
     const r = await verifyImage(image, verifier, { annotations: parseAnnotationPairs(v.annotation as string[] | undefined), registry: registryOptions(v) });
     const verified = r.checks.some((c) => c.verified);
     const text =

@@ -76,6 +76,9 @@ export async function startSigstore(opts: SigstoreHarnessOptions = {}): Promise<
   const ca = await initializeCA(caKeys, ctlog, opts.caClock);
   const tlog = await initializeTLog(url, logKeys, opts.logClock);
   const tsa = await initializeTSA(tsaKeys, opts.logClock);
+  // The mock writes genTime with the milliseconds DER-style (trailing zeros dropped: ".12Z"), which
+  // @sigstore/core's parser refuses unless there are exactly three digits; whole seconds parse always.
+  if (!opts.logClock) (tsa as unknown as { getCurrentTime: () => Date }).getCurrentTime = () => new Date(Math.floor(Date.now() / 1000) * 1000);
   for (const h of [fulcioHandler(ca), rekorHandler(tlog), tsaHandler(tsa)]) routes.set(h.path, h.fn);
 
   const der = (v: ArrayBufferView) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);

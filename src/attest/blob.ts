@@ -7,8 +7,10 @@
 import type { KeyObject } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
+import { DrydockError } from '../core/errors.js';
+import { publicKeyHint } from '../sign/image/bundle.js';
 import type { Signer } from '../sign/types.js';
-import { signEnvelope, verifyEnvelope, type Envelope, type EnvelopeVerification } from './dsse.js';
+import { parseEnvelope, signEnvelope, verifyEnvelope, type Envelope, type EnvelopeVerification } from './dsse.js';
 import { policyFailures, runPolicy, type Policy, type PolicyResult } from './policy.js';
 import { makeStatement, type Statement } from './statement.js';
 
@@ -59,4 +61,36 @@ export function verifyBlobAttestation(blob: Uint8Array, envelope: unknown, keys:
     return { ...r, verified: false, reason: 'policy-failed', detail: `policy ${policy.source}: ${policyFailures(policy).join('; ')}`, blobDigest, policy };
   }
   return { ...r, evidence: [...r.evidence, 'policy'], blobDigest, policy };
+}
+
+const BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+
+/**
+ * A Sigstore bundle v0.3 holding the envelope (`dsseEnvelope`) and the signing key's hint, as cosign's
+ * `attest-blob --bundle` writes for a key (no transparency-log entry: key-based attestations are not logged).
+ */
+export function envelopeBundle(envelope: Envelope, key: KeyObject): Record<string, unknown> {
+  return {
+    mediaType: BUNDLE_V03,
+    verificationMaterial: { publicKey: { hint: publicKeyHint(key) }, tlogEntries: [] },
+    dsseEnvelope: { payload: envelope.payload, payloadType: envelope.payloadType, signatures: envelope.signatures.map((s) => ({ sig: s.sig, keyid: s.keyid ?? '' })) },
+  };
+}
+
+/** The DSSE envelope of a Sigstore bundle (v0.1-v0.3); BUNDLE_INVALID when it holds none. */
+export function envelopeFromBundle(input: Uint8Array | string | unknown, what: string): Envelope {
+  let doc: unknown = input;
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    try {
+      doc = JSON.parse(Buffer.from(input as Uint8Array).toString('utf8'));
+    } catch (cause) {
+      throw new DrydockError('BUNDLE_INVALID', `${what} is not JSON`, { cause });
+    }
+  }
+  const b = doc as { mediaType?: unknown; dsseEnvelope?: unknown; messageSignature?: unknown };
+  if (!b || typeof b !== 'object' || typeof b.mediaType !== 'string' || !b.mediaType.startsWith('application/vnd.dev.sigstore.bundle')) {
+    throw new DrydockError('BUNDLE_INVALID', `${what} is not a Sigstore bundle (no bundle mediaType)`);
+  }
+  if (b.dsseEnvelope === undefined) throw new DrydockError('BUNDLE_INVALID', `${what} holds a message signature, not an attestation (no dsseEnvelope)`);
+  return parseEnvelope(b.dsseEnvelope, `${what} dsseEnvelope`);
 }

@@ -63,4 +63,6 @@ export {
   type AttestBlobInput,
   type BlobAttestationResult,
   type VerifyBlobAttestationOptions,
+  envelopeBundle,
+  envelopeFromBundle,
 } from './blob.js';

@@ -18,7 +18,7 @@ export const SIGN_OPTIONS = {
   rekorUrl: d({ key: 'rekorUrl', flags: '--rekor-url <url>', env: 'DRYDOCK_REKOR_URL', kind: 'string', default: 'https://rekor.sigstore.dev', help: 'Rekor transparency log' }),
   tsaUrl: d({ key: 'tsaUrl', flags: '--tsa-url <url>', env: 'DRYDOCK_TSA_URL', kind: 'string', help: 'RFC 3161 timestamp authority to countersign the signature (none by default)' }),
   tlogUpload: d({ key: 'tlogUpload', flags: '--tlog-upload', env: 'DRYDOCK_TLOG_UPLOAD', kind: 'bool', default: false, help: 'with --key: also record the signature in the transparency log (keyless always does)' }),
-  bundle: d({ key: 'bundle', flags: '--bundle <file>', kind: 'string', help: 'sign-blob: write a Sigstore bundle (v0.3) to FILE; verify-blob: verify this bundle' }),
+  bundle: d({ key: 'bundle', flags: '--bundle <file>', kind: 'string', help: 'sign-blob, attest-blob: also write a Sigstore bundle (v0.3) to FILE; verify-blob, verify-blob-attestation: verify this bundle' }),
   outputSignature: d({ key: 'outputSignature', flags: '--output-signature <file>', kind: 'string', help: 'write the signature to FILE instead of stdout: base64 for sign-blob, the DSSE envelope for attest-blob' }),
   signature: d({ key: 'signature', flags: '--signature <file>', kind: 'string', help: 'the signature to verify: base64 as cosign writes it or raw DER (verify-blob), the DSSE envelope (verify-blob-attestation)' }),
   certificateIdentity: d({ key: 'certificateIdentity', flags: '--certificate-identity <san>', kind: 'string', help: 'keyless: the exact identity (email, URI) the certificate must name' }),

@@ -85,6 +85,26 @@ describe('attest-blob → verify-blob-attestation', () => {
     expect(rego.error).toMatchObject({ code: 'USAGE', message: expect.stringMatching(/Rego.*CEL only/) });
   });
 
+  it('writes and verifies a Sigstore bundle v0.3 holding the envelope; a bundle without one is refused', async () => {
+    const bundle = join(dir, 'artifact.sigstore.json');
+    const a = await drydock('attest-blob', join(dir, 'artifact.tar'), '--predicate', join(dir, 'slsa.json'), '--type', 'slsaprovenance', '--key', join(dir, 'k.key'), '--bundle', bundle);
+    expect(a.error).toBeUndefined();
+    const b = JSON.parse(readFileSync(bundle, 'utf8')) as { mediaType: string; verificationMaterial: { publicKey: { hint: string } }; dsseEnvelope: { payloadType: string } };
+    expect(b.mediaType).toBe('application/vnd.dev.sigstore.bundle.v0.3+json');
+    expect(b.dsseEnvelope.payloadType).toBe('application/vnd.in-toto+json');
+    expect(b.verificationMaterial.publicKey.hint).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    const v = await drydock('verify-blob-attestation', join(dir, 'artifact.tar'), '--bundle', bundle, '--key', join(dir, 'k.pub'), '--type', 'slsaprovenance', '--format', 'json');
+    expect(v.error).toBeUndefined();
+    expect(JSON.parse(v.stdout)).toMatchObject({ verified: true });
+    const other = await drydock('verify-blob-attestation', join(dir, 'slsa.json'), '--bundle', bundle, '--key', join(dir, 'k.pub'));
+    expect(other.error).toMatchObject({ code: 'VERIFICATION_FAILED', details: { reason: 'digest-mismatch' } });
+    writeFileSync(join(dir, 'msg.sigstore.json'), JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', verificationMaterial: {}, messageSignature: {} }));
+    const msg = await drydock('verify-blob-attestation', join(dir, 'artifact.tar'), '--bundle', join(dir, 'msg.sigstore.json'), '--key', join(dir, 'k.pub'));
+    expect(msg.error).toMatchObject({ code: 'BUNDLE_INVALID' });
+    const both = await drydock('verify-blob-attestation', join(dir, 'artifact.tar'), '--bundle', bundle, '--signature', bundle, '--key', join(dir, 'k.pub'));
+    expect(both.error).toMatchObject({ code: 'USAGE' });
+  });
+
   it('refuses a predicate that is not the declared type, and an unknown type', async () => {
     const r = await drydock('attest-blob', join(dir, 'artifact.tar'), '--predicate', join(dir, 'bom.json'), '--type', 'spdxjson', '--key', join(dir, 'k.key'));
     expect(r.error).toMatchObject({ code: 'USAGE', message: expect.stringMatching(/does not match --type spdxjson/) });

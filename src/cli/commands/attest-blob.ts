@@ -13,7 +13,7 @@ const keys = (...k: OptionKey[]) => k;
 const PASSWORD_HELP = `
 Key passwords: DRYDOCK_PASSWORD, else COSIGN_PASSWORD, else a prompt on the terminal.`;
 
-const ATTEST_KEYS = keys('key', 'predicate', 'type', 'outputSignature', 'quiet');
+const ATTEST_KEYS = keys('key', 'predicate', 'type', 'outputSignature', 'bundle', 'quiet');
 
 export function attestBlobCommand(): Command {
   const cmd = new Command('attest-blob')
@@ -23,7 +23,8 @@ export function attestBlobCommand(): Command {
         'of --type, sign it with --key in a DSSE envelope (payload type application/vnd.in-toto+json, ECDSA signatures ' +
         'in DER as cosign writes them) and write the envelope to --output-signature or stdout. The predicate must be what ' +
         'its type declares (a CycloneDX BOM for cyclonedx, an SPDX document for spdxjson, ...). No transparency-log entry ' +
-        'is made; --bundle output is not available yet.',
+        'is made. --bundle OUT also writes the envelope as a Sigstore bundle v0.3 (dsseEnvelope and the key\'s hint), ' +
+        'as cosign attest-blob --bundle does.',
     )
     .argument('<file>', 'the file to attest')
     .addHelpText('after', PASSWORD_HELP);
@@ -53,7 +54,14 @@ export function attestBlobCommand(): Command {
     try {
       const { envelope } = await attestBlob({ blob, name: basename(file), predicateType, predicate, signer });
       const out = v.outputSignature as string | undefined;
-      await writeOutput(JSON.stringify(envelope), out);
+      const bundleFile = v.bundle as string | undefined;
+      if (bundleFile) {
+        const { createPublicKey } = await import('node:crypto');
+        const { envelopeBundle } = await import('../../attest/index.js');
+        await writeOutput(JSON.stringify(envelopeBundle(envelope, createPublicKey(signer.publicKeyPem()))), bundleFile);
+        if (v.quiet !== true) process.stderr.write(`Sigstore bundle written to ${bundleFile}\n`);
+      }
+      if (!bundleFile || out) await writeOutput(JSON.stringify(envelope), out);
       if (out && v.quiet !== true) process.stderr.write(`DSSE envelope written to ${out}\n`);
     } finally {
       await signer.close();
@@ -62,7 +70,7 @@ export function attestBlobCommand(): Command {
   return cmd;
 }
 
-const VERIFY_KEYS = keys('key', 'signature', 'type', 'policy', 'format', 'output', 'quiet');
+const VERIFY_KEYS = keys('key', 'signature', 'bundle', 'type', 'policy', 'format', 'output', 'quiet');
 
 export function verifyBlobAttestationCommand(): Command {
   const cmd = new Command('verify-blob-attestation')
@@ -72,7 +80,8 @@ export function verifyBlobAttestationCommand(): Command {
         '(DER or IEEE P1363 ECDSA), a well-formed in-toto statement (v1, or v0.1 as cosign writes), a subject whose ' +
         'sha256 is the file\'s, the predicate type --type when given, a predicate that is what its type declares, and ' +
         '--policy when given. Exit 1 (VERIFICATION_FAILED) with the reason otherwise. --format json prints the result ' +
-        'with the verified statement; table prints the statement. --bundle input is not available yet.',
+        'with the verified statement; table prints the statement. --bundle reads the envelope from a Sigstore bundle ' +
+        '(v0.1-v0.3) instead of --signature.',
     )
     .argument('<file>', 'the attested file')
     .addHelpText('after', PASSWORD_HELP);
@@ -88,9 +97,10 @@ export function verifyBlobAttestationCommand(): Command {
     const v = resolveOptions(cmd, VERIFY_KEYS) as Record<string, unknown>;
     const format = parseFormat(v.format as string, VERIFY_BLOB_ATTESTATION_FORMATS);
     const keyRef = v.key as string | undefined;
-    const sigFile = v.signature as string | undefined;
+    const bundleFile = v.bundle as string | undefined;
+    const sigFile = (v.signature as string | undefined) ?? bundleFile;
     if (!keyRef) throw new DrydockError('USAGE', 'verify-blob-attestation needs --key REF');
-    if (!sigFile) throw new DrydockError('USAGE', 'verify-blob-attestation needs --signature ENVELOPE (--bundle is not available yet)');
+    if (!sigFile || (v.signature !== undefined && bundleFile !== undefined)) throw new DrydockError('USAGE', 'verify-blob-attestation needs exactly one of --signature ENVELOPE and --bundle BUNDLE');
     const type = v.type as string | undefined;
     if (type !== undefined) predicateTypeOf(type); // an unknown --type is a usage error, not a failed verification
     const read = async (path: string, what: string) => {
@@ -101,7 +111,9 @@ export function verifyBlobAttestationCommand(): Command {
       }
     };
     const blob = await read(file, 'file');
-    const envelope = parseEnvelope(await read(sigFile, 'envelope'), `envelope ${sigFile}`);
+    const envelope = bundleFile
+      ? (await import('../../attest/index.js')).envelopeFromBundle(await read(bundleFile, 'bundle'), `bundle ${bundleFile}`)
+      : parseEnvelope(await read(sigFile, 'envelope'), `envelope ${sigFile}`);
     const policy = v.policy ? await loadPolicyFile(v.policy as string) : undefined;
     const key = await loadPublicKey(keyRef);
     const r = verifyBlobAttestation(blob, envelope, [key], { ...(type ? { type } : {}), ...(policy ? { policy } : {}), clock: clockFromEnv() });

@@ -12,6 +12,7 @@ import { DrydockError } from '../../src/core/errors.js';
 import { RegistryClient } from '../../src/image/registry/client.js';
 import { cleanCommand, signCommand, treeCommand, verifyCommand } from '../../src/cli/commands/sign.js';
 import { copyCommand } from '../../src/cli/commands/copy.js';
+import { attestCommands } from '../../src/cli/commands/attest.js';
 import { buildTestImage, startRegistry, type TestRegistry } from '../harness/registry.js';
 import { startSigstore, type SigstoreHarness } from '../harness/sigstore.js';
 
@@ -19,7 +20,7 @@ const COSIGN_KEY = join(import.meta.dirname, '../../../shared/interop/cosign/pem
 
 async function run(args: string[]): Promise<{ error?: DrydockError }> {
   const program = new Command('drydock').exitOverride();
-  for (const c of [signCommand(), verifyCommand(), treeCommand(), cleanCommand(), copyCommand()]) program.addCommand(c.exitOverride());
+  for (const c of [signCommand(), verifyCommand(), treeCommand(), cleanCommand(), copyCommand(), ...attestCommands()]) program.addCommand(c.exitOverride());
   try {
     await program.parseAsync(['node', 'drydock', ...args]);
     return {};
@@ -196,6 +197,15 @@ describe('drydock sign --keyless / verify --certificate-identity against a local
     expect(iss.error?.code).toBe('VERIFICATION_FAILED');
     const pub = await run(['verify', image, '--certificate-identity', 'release@example.com', '--certificate-oidc-issuer', 'https://issuer.example', ...common, '-o', join(dir, 'p.txt')]);
     expect(pub.error?.code).toBe('VERIFICATION_FAILED');
+    // a keyless attestation: the same certificate path, for an in-toto statement about the image
+    writeFileSync(join(dir, 'prov.json'), JSON.stringify({ builder: { id: 'https://ci.example/builder' }, buildType: 'https://example.com/v1', invocation: {} }));
+    expect((await run(['attest', image, '--keyless', ...sigstore, '--predicate', join(dir, 'prov.json'), '--type', 'slsaprovenance', ...common, '-o', join(dir, 'a1.txt')])).error).toBeUndefined();
+    const att = await run(['verify-attestation', image, '--type', 'slsaprovenance', '--certificate-identity', 'release@example.com', '--certificate-oidc-issuer', 'https://issuer.example', ...trust, '--format', 'json', ...common, '-o', join(dir, 'a2.json')]);
+    expect(att.error).toBeUndefined();
+    const a2 = JSON.parse(readFileSync(join(dir, 'a2.json'), 'utf8')) as { checks: { verified: boolean }[] };
+    expect(a2.checks.some((c) => c.verified)).toBe(true);
+    const attWho = await run(['verify-attestation', image, '--type', 'slsaprovenance', '--certificate-identity', 'mallory@example.com', '--certificate-oidc-issuer', 'https://issuer.example', ...trust, ...common, '-o', join(dir, 'a3.txt')]);
+    expect(attWho.error?.code).toBe('VERIFICATION_FAILED');
     // a key-based verification does not accept a certificate it was not told to trust
     expect((await run(['verify', image, ...common])).error?.code).toBe('USAGE');
     // a key-based signature is logged only when asked: --tlog-upload records it in Rekor, in cosign's bundle annotation

@@ -66,7 +66,15 @@ export function attestCommand(): Command {
     const signer = await imageSignerOf(v, 'attest');
     const ctx = newContext(v);
     try {
-      const store = { format: v.signatureFormat === 'bundle' ? ('bundle' as const) : ('cosign' as const), clock };
+      // a keyless attestation needs its log entry beside it: stored as a bundle (cosign 3's default), whose
+      // verification material carries it; the .att layout has no place for an intoto log entry here
+      let layout = v.signatureFormat === 'bundle' ? ('bundle' as const) : ('cosign' as const);
+      if (v.keyless === true && layout === 'cosign') {
+        const chosen = cmd.getOptionValueSource('signatureFormat') === 'cli' || process.env.DRYDOCK_SIGNATURE_FORMAT !== undefined;
+        if (chosen) throw new DrydockError('USAGE', 'keyless attestations are stored as Sigstore bundles: use --signature-format bundle (the default with --keyless)');
+        layout = 'bundle';
+      }
+      const store = { format: layout, clock };
       const catalogers = v.catalogers as string[] | undefined;
       const { toolVersion } = await import('./sbom.js');
       const sbomOpts = {

@@ -8,7 +8,7 @@ export const SIGN_OPTIONS = {
   force: d({ key: 'force', flags: '--force', kind: 'bool', default: false, help: 'overwrite existing key files' }),
   // image signatures (sign, verify, tree, clean)
   annotation: d({ key: 'annotation', flags: '-a, --annotation <key=value>', kind: 'list', noSplit: true, help: 'sign: add key=value to the signed payload; verify: require it there (repeatable; a value may contain commas)' }),
-  recursive: d({ key: 'recursive', flags: '-r, --recursive', kind: 'bool', default: false, help: 'for an index, also sign every manifest it lists' }),
+  recursive: d({ key: 'recursive', flags: '-r, --recursive', kind: 'bool', default: false, help: 'for an index, also sign (attest) every manifest it lists' }),
   signatureFormat: d({ key: 'signatureFormat', flags: '--signature-format <format>', env: 'DRYDOCK_SIGNATURE_FORMAT', kind: 'string', default: 'cosign', choices: ['cosign', 'bundle'], help: 'cosign: the sha256-<hex>.sig tag layout; bundle: a Sigstore bundle v0.3 stored as an OCI 1.1 referrer (as cosign 3 does)' }),
   type: d({ key: 'type', flags: '--type <type>', kind: 'string', help: 'clean: what to remove (signature, attestation, sbom or all; default all); attestation commands: the predicate type (cyclonedx, spdxjson, vuln, slsaprovenance, slsaprovenance1, openvex, custom or a URI)' }),
   // keyless signing, Sigstore bundles and blobs (sign-blob, verify-blob; sign and verify take them too)

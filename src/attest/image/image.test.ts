@@ -13,7 +13,7 @@ import { compilePolicy } from '../policy.js';
 import { PREDICATE_TYPES } from '../predicates.js';
 import { STATEMENT_V01 } from '../statement.js';
 import { signEnvelope } from '../dsse.js';
-import { attestImage, listImageAttestations, requireAttestation, verifyImageAttestations } from './image.js';
+import { attestImage, attestImageRecursive, listImageAttestations, requireAttestation, verifyImageAttestations } from './image.js';
 
 const pair = () => {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -208,5 +208,22 @@ describe('BuildKit attestation manifests', () => {
     expect(v.checks[0]).toMatchObject({ kind: 'buildkit', verified: false, reason: 'unsigned' });
     expect(v.checks[0]!.detail).toMatch(/unsigned/);
     expect(() => requireAttestation(v, dir)).toThrow(expect.objectContaining({ code: 'SIGNATURE_NOT_FOUND' }));
+  });
+});
+
+describe('attestImageRecursive: an index and every manifest below it', () => {
+  it('attests the index and each platform image, each under its own .att tag, and the index verifies', async () => {
+    const amd = await buildImage({ layers: [[{ path: '/etc/arch', content: 'amd64' }]], platform: { os: 'linux', architecture: 'amd64' } });
+    const arm = await buildImage({ layers: [[{ path: '/etc/arch', content: 'arm64' }]], platform: { os: 'linux', architecture: 'arm64' } });
+    const index = buildIndex([amd, arm]);
+    const dir = join(tmp.dir, 'multi');
+    writeOciLayout(dir, index);
+    const results = await attestImageRecursive(`oci-dir:${dir}`, provenance, alice.signer);
+    expect(results.map((r) => r.digest)).toEqual([index.digest, amd.manifest.digest, arm.manifest.digest]);
+    const tags = indexJson(dir).manifests.map((m) => m.annotations?.['org.opencontainers.image.ref.name']).filter((n): n is string => !!n && n.endsWith('.att'));
+    expect(tags.sort()).toEqual([index.digest, amd.manifest.digest, arm.manifest.digest].map((d) => `sha256-${d.slice(7)}.att`).sort());
+    for (const r of results) expect(r.statement.subject[0]!.digest).toEqual({ sha256: r.digest.slice(7) });
+    const v = await verifyImageAttestations(`oci-dir:${dir}`, { key: alice.key }, { type: 'slsaprovenance' });
+    expect(v.checks.map((c) => c.verified)).toEqual([true]);
   });
 });

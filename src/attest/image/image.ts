@@ -13,7 +13,7 @@ import { digestOf } from '../../core/digest.js';
 import { DrydockError } from '../../core/errors.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { INDEX_MEDIA_TYPES, type Descriptor, type RawManifest, type RegistryOptions, type Target } from '../../image/types.js';
-import type { KeylessSigner } from '../../sign/image/index.js';
+import { digestsToSign, type KeylessSigner } from '../../sign/image/index.js';
 import { attachedTag } from '../../sign/image/payload.js';
 import { CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION, BUNDLE_ANNOTATION, SIGNATURE_ANNOTATION } from '../../sign/image/payload.js';
 import {
@@ -143,20 +143,46 @@ export async function attestImage(
 ): Promise<AttestImageResult> {
   const store = await openSignatureStore(target, opts.registry ? { registry: opts.registry } : {});
   try {
-    const subject = await subjectOf(store, opts.subjectDigest);
-    const statement = makeStatement({ name: opts.subjectName ?? store.dockerReference, digest: subject.digest }, predicate.predicateType, predicate.predicate);
-    if (opts.format === 'bundle') {
-      const r = await storeBundle(store, subject, statement, predicate.predicateType, signer, opts.clock ?? systemClock);
-      return { digest: subject.digest, statement, ...r };
-    }
-    const body = Buffer.from(JSON.stringify(statement), 'utf8');
-    const sig = await signer.sign(pae(INTOTO_PAYLOAD_TYPE, body));
-    const envelope: Envelope = { payloadType: INTOTO_PAYLOAD_TYPE, payload: body.toString('base64'), signatures: [{ keyid: '', sig: sig.toString('base64') }] };
-    const r = await storeCosign(store, subject.digest, envelope, predicate.predicateType, signer);
-    return { digest: subject.digest, statement, envelope, ...r };
+    return await attestOne(store, await subjectOf(store, opts.subjectDigest), predicate, signer, opts);
   } finally {
     await store.close();
   }
+}
+
+/** The same predicate about the image and, for an index, about every manifest below it (--recursive). */
+export async function attestImageRecursive(
+  target: Target | string,
+  predicate: { predicateType: string; predicate: Record<string, unknown> },
+  signer: Signer,
+  opts: Omit<AttestImageOptions, 'subjectDigest'> = {},
+): Promise<AttestImageResult[]> {
+  const store = await openSignatureStore(target, opts.registry ? { registry: opts.registry } : {});
+  try {
+    const out: AttestImageResult[] = [];
+    for (const subject of await digestsToSign(store, await store.root(), true)) out.push(await attestOne(store, subject, predicate, signer, opts));
+    return out;
+  } finally {
+    await store.close();
+  }
+}
+
+async function attestOne(
+  store: SignatureStore,
+  subject: Descriptor,
+  predicate: { predicateType: string; predicate: Record<string, unknown> },
+  signer: Signer,
+  opts: AttestImageOptions,
+): Promise<AttestImageResult> {
+  const statement = makeStatement({ name: opts.subjectName ?? store.dockerReference, digest: subject.digest }, predicate.predicateType, predicate.predicate);
+  if (opts.format === 'bundle') {
+    const r = await storeBundle(store, subject, statement, predicate.predicateType, signer, opts.clock ?? systemClock);
+    return { digest: subject.digest, statement, ...r };
+  }
+  const body = Buffer.from(JSON.stringify(statement), 'utf8');
+  const sig = await signer.sign(pae(INTOTO_PAYLOAD_TYPE, body));
+  const envelope: Envelope = { payloadType: INTOTO_PAYLOAD_TYPE, payload: body.toString('base64'), signatures: [{ keyid: '', sig: sig.toString('base64') }] };
+  const r = await storeCosign(store, subject.digest, envelope, predicate.predicateType, signer);
+  return { digest: subject.digest, statement, envelope, ...r };
 }
 
 // ---------------------------------------------------------------- discovery

@@ -4,6 +4,7 @@ export {
   BUILDKIT_PREDICATE_ANNOTATION,
   BUILDKIT_REFERENCE_TYPE,
   attestImage,
+  attestImageRecursive,
   listImageAttestations,
   checkStoredAttestation,
   verifyImageAttestations,

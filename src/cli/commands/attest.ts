@@ -21,7 +21,7 @@ Key passwords: DRYDOCK_PASSWORD, else COSIGN_PASSWORD, else a prompt on the term
 
 export function attestCommand(): Command {
   const keys: OptionKey[] = [
-    'key', 'keyless', 'identityToken', 'fulcioUrl', 'rekorUrl', 'tsaUrl', 'predicate', 'type', 'sbom', 'scan', 'signatureFormat', 'format', 'output',
+    'key', 'keyless', 'identityToken', 'fulcioUrl', 'rekorUrl', 'tsaUrl', 'predicate', 'type', 'sbom', 'scan', 'recursive', 'signatureFormat', 'format', 'output',
     'catalogers', 'scope', ...DB_OPTIONS, ...IMAGE_OPTIONS,
   ];
   const cmd = new Command('attest')
@@ -83,8 +83,14 @@ export function attestCommand(): Command {
         scope: v.scope as 'squashed' | 'all-layers',
         tool: { name: 'drydock', version: toolVersion() },
       };
+      if (v.recursive === true && !predicate) throw new DrydockError('USAGE', '--recursive goes with --predicate (--sbom and --scan catalog one platform image)');
       let r;
-      if (predicate) {
+      let all: { digest: string; statement: { predicateType: string }; location: string; added: boolean }[] | undefined;
+      if (predicate && v.recursive === true) {
+        const { attestImageRecursive } = await import('../../attest/image/index.js');
+        all = await attestImageRecursive(image, predicate, signer, { ...store, registry: registryOptions(v) });
+        r = all[0]!;
+      } else if (predicate) {
         const { attestImage } = await import('../../attest/image/index.js');
         r = await attestImage(image, predicate, signer, { ...store, registry: registryOptions(v) });
       } else if (extra.sbom) {
@@ -96,9 +102,12 @@ export function attestCommand(): Command {
         r = await attestImageScan(image, signer, { ...sbomOpts, ...store, db: { path: await dbPathOf(v) }, freshness: freshnessOf(v, ctx) });
       }
       ctx.renderer.done();
-      const summary = { digest: r.digest, predicateType: r.statement.predicateType, location: r.location, added: r.added };
+      const results = all ?? [r];
+      const summaries = results.map((x) => ({ digest: x.digest, predicateType: x.statement.predicateType, location: x.location, added: x.added }));
       await writeOutput(
-        format.name === 'json' ? JSON.stringify(summary, null, 2) : `${r.added ? 'attested' : 'already attested'} ${r.digest} (${r.statement.predicateType}): ${r.location}`,
+        format.name === 'json'
+          ? JSON.stringify(all ? summaries : summaries[0], null, 2)
+          : results.map((x) => `${x.added ? 'attested' : 'already attested'} ${x.digest} (${x.statement.predicateType}): ${x.location}`).join('\n'),
         v.output as string | undefined,
       );
     } finally {

@@ -76,7 +76,7 @@ export interface SignImageResult {
 }
 
 /** The digests to sign: the root, and with `recursive` every manifest below an index. */
-async function digestsToSign(store: SignatureStore, root: RawManifest, recursive: boolean): Promise<Descriptor[]> {
+export async function digestsToSign(store: SignatureStore, root: RawManifest, recursive: boolean): Promise<Descriptor[]> {
   const out: Descriptor[] = [{ mediaType: root.mediaType, digest: root.digest, size: root.bytes.length }];
   if (!recursive) return out;
   const seen = new Set([root.digest]);

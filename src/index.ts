@@ -60,3 +60,6 @@ export { applySuppressions, loadIgnoreFile, loadVex, type IgnoreRuleSet, type Ve
 export { selectFindings, gate, parseSeverityList } from './policy/filter.js';
 export { scanImage, evaluateInventory, openScanDatabase, DEFAULT_DB_MAX_AGE_MS, type ScanOptions, type ScanDatabase, type DbFreshness } from './scan/scan.js';
 export { encodeScanReport, SCAN_FORMATS, type ScanFormat, type ScanReportOptions } from './report/scan-index.js';
+
+// the server's store (SQLite by default, PostgreSQL at scale)
+export * from './store/index.js';

@@ -96,6 +96,12 @@ export const ERROR_CODES = {
   SIGSTORE_ERROR: { exit: EXIT.network, summary: 'Fulcio, Rekor, a timestamp authority or the TUF repository refused a request or could not be reached' },
   IDENTITY_TOKEN_MISSING: { exit: EXIT.usage, summary: 'keyless signing needs an OIDC identity token (--identity-token, SIGSTORE_ID_TOKEN or a CI provider)' },
 
+  // the server's store
+  STORE_UNAVAILABLE: { exit: EXIT.io, summary: 'the store (SQLite file or PostgreSQL server) cannot be opened, reached or migrated' },
+  STORE_SCHEMA: { exit: EXIT.runtime, summary: 'the store has a schema newer than this Drydock, or a migration history it does not know' },
+  STORE_CONFLICT: { exit: EXIT.usage, summary: 'a team, registry or rule with that name already exists' },
+  STORE_INPUT_INVALID: { exit: EXIT.usage, summary: 'a page cursor, page size, triage rule or token scope given to the store is invalid' },
+
   INTERNAL: { exit: EXIT.runtime, summary: 'a bug in Drydock; please report it' },
 } as const satisfies Record<string, CodeInfo>;
 

@@ -72,5 +72,10 @@ export async function imageVerifierOf(v: ResolvedValues): Promise<ImageVerifier 
     const { resolveTrustedRoot } = await import('../sign/sigstore/trusted-root.js');
     verifier.verifyCertificateSignature = certificateVerifier({ trustedRoot: resolveTrustedRoot(v.trustedRoot as string | undefined), policy, requireTlog: v.requireTlog === true });
   }
+  if (keyRef && v.requireTlog === true) {
+    const { keyTlogVerifier } = await import('../sign/sigstore/image-hook.js');
+    const { resolveTrustedRoot } = await import('../sign/sigstore/trusted-root.js');
+    verifier.verifyKeyTlog = keyTlogVerifier({ trustedRoot: resolveTrustedRoot(v.trustedRoot as string | undefined) });
+  }
   return verifier;
 }

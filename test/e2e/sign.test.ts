@@ -221,6 +221,16 @@ describe('drydock sign --keyless / verify --certificate-identity against a local
     const layers = (JSON.parse(sig.bytes.toString()) as { layers: { annotations: Record<string, string> }[] }).layers;
     expect(layers.at(-1)!.annotations['dev.sigstore.cosign/bundle']).toMatch(/"logIndex"/);
     expect((await run(['verify', image, '--key', COSIGN_KEY, '-a', 'logged=yes', ...common, '-o', join(dir, 'k3.txt')])).error).toBeUndefined();
+    // --require-tlog: the logged signature verifies with its Rekor entry checked against the trusted root; the
+    // unlogged one fails with tlog-missing; with the public-good root (which does not know the local log) nothing does
+    const req = await run(['verify', image, '--key', COSIGN_KEY, '--require-tlog', ...trust, '--format', 'json', ...common, '-o', join(dir, 'k4.json')]);
+    expect(req.error).toBeUndefined();
+    const k4 = JSON.parse(readFileSync(join(dir, 'k4.json'), 'utf8')) as { checks: { source: string; verified: boolean; reason?: string; evidence: string[] }[] };
+    const keyed = k4.checks.filter((c) => c.source.includes('.sig'));
+    expect(keyed.filter((c) => c.verified).map((c) => c.evidence.includes('signature') && c.evidence.some((e) => e.startsWith('tlog')))).toEqual([true]);
+    expect(keyed.filter((c) => !c.verified && c.reason === 'tlog-missing').length).toBeGreaterThanOrEqual(1);
+    const otherRoot = await run(['verify', image, '--key', COSIGN_KEY, '-a', 'logged=yes', '--require-tlog', ...common, '-o', join(dir, 'k5.txt')]);
+    expect(otherRoot.error?.code).toBe('VERIFICATION_FAILED');
     delete process.env.DRYDOCK_PASSWORD;
   }, 60_000);
 });

@@ -41,6 +41,11 @@ export interface CertificateCheckResult {
 export interface ImageVerifier {
   key?: KeyObject;
   verifyCertificateSignature?: (input: CertificateSignatureInput) => Promise<CertificateCheckResult>;
+  /**
+   * --require-tlog for key-based signatures: checks the transparency-log evidence stored with a signature the key
+   * verified (cosign's bundle annotation, or the bundle's tlog entries). Absent: no log entry is required.
+   */
+  verifyKeyTlog?: (input: { kind: 'layer' | 'bundle'; signedData: Buffer; signature: Buffer; key: KeyObject; rekorBundle?: string; bundle?: Record<string, unknown> }) => Promise<CertificateCheckResult>;
 }
 
 export interface CheckContext {
@@ -120,7 +125,18 @@ async function checkSignature(
     if (!verifyRawSignature(key, signedData, signature)) {
       return { check: fail(source, 'signature-invalid', 'the signature does not verify with the trusted key (altered, or made by another key)'), evidence: [] };
     }
-    return { evidence: ['signature'] };
+    const tlog = ctx.verifier.verifyKeyTlog;
+    if (!tlog) return { evidence: ['signature'] };
+    const t = await tlog({
+      kind: hook.kind,
+      signedData,
+      signature,
+      key,
+      ...(hook.rekorBundle ? { rekorBundle: hook.rekorBundle } : {}),
+      ...(hook.bundle ? { bundle: hook.bundle } : {}),
+    });
+    if (!t.verified) return { check: fail(source, t.reason ?? 'tlog-missing', t.detail ?? 'no transparency-log entry verified', ['signature']), evidence: ['signature'] };
+    return { evidence: ['signature', ...t.evidence.filter((e) => e !== 'signature')] };
   }
   if (!cert) return { check: fail(source, 'key-mismatch', 'no trusted key was given and the signature carries no certificate'), evidence: [] };
   if (!verifyCertificateSignature) {

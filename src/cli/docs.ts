@@ -14,6 +14,7 @@ import { COPY_FORMATS } from './commands/copy.js';
 import { DB_FORMATS } from './commands/db.js';
 import { INSPECT_FORMATS } from './commands/inspect.js';
 import { KEYS_FORMATS } from './commands/keys.js';
+import { DRIFT_FORMATS, PS_FORMATS } from './commands/runtime.js';
 import { SBOM_FORMATS } from './commands/sbom.js';
 import { SCAN_FORMATS } from './commands/scan.js';
 import { CLEAN_FORMATS, SIGN_FORMATS, TREE_FORMATS, VERIFY_FORMATS } from './commands/sign.js';
@@ -48,6 +49,8 @@ const FORMATS_BY_COMMAND: Record<string, readonly FormatName[]> = {
   'download attestation': [],
   'attest-blob': ATTEST_BLOB_FORMATS,
   'verify-blob-attestation': VERIFY_BLOB_ATTESTATION_FORMATS,
+  ps: PS_FORMATS,
+  drift: DRIFT_FORMATS,
 };
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();

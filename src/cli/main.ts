@@ -11,6 +11,7 @@ import { copyCommand } from './commands/copy.js';
 import { dbCommand } from './commands/db.js';
 import { inspectCommand } from './commands/inspect.js';
 import { keysCommands } from './commands/keys.js';
+import { driftCommand, psCommand } from './commands/runtime.js';
 import { sbomCommand } from './commands/sbom.js';
 import { scanCommand } from './commands/scan.js';
 import { cleanCommand, signCommand, treeCommand, verifyCommand } from './commands/sign.js';
@@ -43,6 +44,8 @@ export function buildProgram(): Command {
   for (const c of keysCommands()) program.addCommand(c);
   for (const c of [signCommand(), verifyCommand(), treeCommand(), cleanCommand(), signBlobCommand(), verifyBlobCommand()]) program.addCommand(c);
   for (const c of [...attestCommands(), ...attestBlobCommands()]) program.addCommand(c);
+  program.addCommand(psCommand());
+  program.addCommand(driftCommand());
   // every (sub)command: usage errors become exceptions so the exit code contract holds
   const override = (c: Command) => {
     c.exitOverride();

@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { DrydockError } from '../core/errors.js';
 
 import { d, type OptionDecl } from './option-decl.js';
+import { RUNTIME_OPTIONS } from './options-runtime.js';
 import { SIGN_OPTIONS } from './options-sign.js';
 
 export type { OptionDecl } from './option-decl.js';
@@ -47,13 +48,14 @@ export const OPTIONS = {
   acceptStaleDb: d({ key: 'acceptStaleDb', flags: '--accept-stale-db', env: 'DRYDOCK_ACCEPT_STALE_DB', kind: 'bool', default: false, help: 'with --skip-db-update: scan with a database older than --db-max-age' }),
   dbSource: d({ key: 'dbSource', flags: '--db-source <name=url>', env: 'DRYDOCK_DB_SOURCES', kind: 'list', help: 'feed to download instead of the defaults: osv:ECOSYSTEM=URL, alpine-secdb=URL, nvd=URL, epss=URL, kev=URL, or a bare URL (repeatable; env: comma-separated)' }),
   severity: d({ key: 'severity', flags: '-s, --severity <list>', env: 'DRYDOCK_SEVERITY', kind: 'list', help: 'show only these severities: critical, high, medium, low, negligible, unknown (comma-separated)' }),
-  failOn: d({ key: 'failOn', flags: '--fail-on <severity>', env: 'DRYDOCK_FAIL_ON', kind: 'string', choices: ['critical', 'high', 'medium', 'low', 'negligible', 'unknown'], help: 'exit 1 when an unsuppressed finding has this severity or higher' }),
+  failOn: d({ key: 'failOn', flags: '--fail-on <severity>', env: 'DRYDOCK_FAIL_ON', kind: 'string', choices: ['critical', 'high', 'medium', 'low', 'negligible', 'unknown', 'info'], help: 'exit 1 when an unsuppressed finding has this severity or higher (info: drift only)' }),
   ignoreUnfixed: d({ key: 'ignoreUnfixed', flags: '--ignore-unfixed', env: 'DRYDOCK_IGNORE_UNFIXED', kind: 'bool', default: false, help: 'hide vulnerabilities that have no fixed version yet' }),
   onlyFixed: d({ key: 'onlyFixed', flags: '--only-fixed', env: 'DRYDOCK_ONLY_FIXED', kind: 'bool', default: false, help: 'show only vulnerabilities with a fixed version (same as --ignore-unfixed, Grype spelling)' }),
   ignoreFile: d({ key: 'ignoreFile', flags: '--ignore-file <file>', env: 'DRYDOCK_IGNORE_FILE', kind: 'list', help: 'ignore rules: drydock-ignore.yaml, .trivyignore or .trivyignore.yaml (repeatable; default: those files in the current directory)' }),
   vex: d({ key: 'vex', flags: '--vex <file>', env: 'DRYDOCK_VEX', kind: 'list', help: 'VEX document (OpenVEX, CycloneDX VEX, CSAF VEX) whose not_affected and fixed statements suppress findings (repeatable)' }),
   showSuppressed: d({ key: 'showSuppressed', flags: '--show-suppressed', kind: 'bool', default: false, help: 'also show suppressed findings, each with the rule or VEX statement that suppressed it' }),
   ...SIGN_OPTIONS,
+  ...RUNTIME_OPTIONS,
   detectionPriority: d({ key: 'detectionPriority', flags: '--detection-priority <mode>', env: 'DRYDOCK_DETECTION_PRIORITY', kind: 'string', default: 'precise', choices: ['precise', 'comprehensive'], help: 'precise: language packages owned by OS packages match only distro advisories; comprehensive: also upstream advisories, flagged' }),
 } as const satisfies Record<string, OptionDecl>;
 

@@ -70,6 +70,7 @@ export const ERROR_CODES = {
   // local I/O
   IO_ERROR: { exit: EXIT.io, summary: 'a local file could not be read or written' },
   CACHE_ERROR: { exit: EXIT.io, summary: 'the layer cache could not be used' },
+  CONTAINER_NOT_FOUND: { exit: EXIT.runtime, summary: 'no running container has that id, name or process id' },
   RUNTIME_UNAVAILABLE: { exit: EXIT.runtime, summary: 'a container engine (podman, Docker) is not installed or not reachable' },
 
   // vulnerability data and scanning

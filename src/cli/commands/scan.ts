@@ -47,6 +47,7 @@ export function scanCommand(): Command {
     const format = parseFormat(v.format as string, SCAN_FORMATS);
     const severities = v.severity && (v.severity as string[]).length ? parseSeverityList((v.severity as string[]).join(',')) : undefined;
     const failOn = v.failOn as Severity | undefined;
+    if ((failOn as string | undefined) === 'info') throw new DrydockError('USAGE', '--fail-on info is for drift findings; scan severities are critical, high, medium, low, negligible, unknown');
     const ctx = newContext(v);
     try {
       const catalogers = v.catalogers as string[] | undefined;

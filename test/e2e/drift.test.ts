@@ -1,0 +1,175 @@
+/**
+ * Drift and ps against real podman containers of the corpus base image (Debian with dpkg): an
+ * untouched container drifts nowhere; one where a file is changed, a package binary modified, an
+ * executable added, a file deleted and a small .deb (built here with dpkg-deb) installed with dpkg -i
+ * reports exactly those. ps through podman's REST API (a `podman system service` started here) and
+ * through its CLI agree. Skipped when podman cannot run containers here; fails in CI.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isDrydockError } from '../../src/core/errors.js';
+import { driftCommand, psCommand } from '../../src/cli/commands/runtime.js';
+import { driftContainer } from '../../src/runtime/drift.js';
+import { PodmanApiRuntime, PodmanCliRuntime } from '../../src/runtime/podman.js';
+
+const CORPUS = [process.env.DRYDOCK_CORPUS, '/var/tmp/drydock-corpus', '/var/tmp/drydock-corpus-ci'].find((c) => c && existsSync(join(c, 'images', 'base.oci.tar')));
+const RUN_ARGS = ['--runtime', '/usr/sbin/runc', '--cgroup-manager=cgroupfs'];
+const ULIMITS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
+
+function podman(args: string[], input?: string): { code: number; out: string; err: string } {
+  const r = spawnSync('podman', args, { encoding: 'utf8', input, timeout: 120_000 });
+  return { code: r.status ?? -1, out: r.stdout ?? '', err: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
+}
+function must(args: string[]): string {
+  const r = podman(args);
+  if (r.code !== 0) throw new Error(`podman ${args.join(' ')} exited ${r.code}: ${r.err}`);
+  return r.out.trim();
+}
+
+const canRun = (() => {
+  if (!CORPUS) return false;
+  if (spawnSync('podman', ['--version']).status !== 0) return false;
+  return spawnSync('dpkg-deb', ['--version']).status === 0;
+})();
+if (!canRun && process.env.CI) throw new Error('podman, dpkg-deb and the corpus base image are needed in CI');
+
+const tag = `localhost/drydock-e2e-drift/base:${process.pid}`;
+const names = { touched: `drydock-drift-touched-${process.pid}`, clean: `drydock-drift-clean-${process.pid}` };
+let work = '';
+let socket = '';
+let service: ChildProcess | undefined;
+let imageId = '';
+
+describe.skipIf(!canRun)('drift and ps with podman', () => {
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'drydock-drift-'));
+    const hadLatest = podman(['image', 'exists', 'localhost/latest:latest']).code === 0;
+    imageId = must(['pull', '-q', `oci-archive:${join(CORPUS!, 'images', 'base.oci.tar')}`]).split('\n').pop()!;
+    must(['tag', imageId, tag]);
+    if (!hadLatest) podman(['untag', imageId, 'localhost/latest:latest']);
+    for (const n of Object.values(names)) {
+      const r = podman([...RUN_ARGS, 'run', '-d', '--name', n, '--label', 'drydock.test=drift', ...ULIMITS, tag, 'sleep', 'infinity']);
+      if (r.code !== 0) throw new Error(`podman run failed (${r.err}); this machine cannot run containers`);
+    }
+    // a tiny Debian package: one executable
+    const pkg = join(work, 'pkg');
+    mkdirSync(join(pkg, 'DEBIAN'), { recursive: true });
+    mkdirSync(join(pkg, 'usr', 'bin'), { recursive: true });
+    writeFileSync(join(pkg, 'DEBIAN', 'control'), 'Package: drydock-tiny\nVersion: 1.0-1\nArchitecture: all\nMaintainer: Drydock Tests <tests@example.invalid>\nDescription: a package the drift test installs\n');
+    writeFileSync(join(pkg, 'usr', 'bin', 'drydock-tiny'), '#!/bin/sh\necho tiny\n');
+    chmodSync(join(pkg, 'usr', 'bin', 'drydock-tiny'), 0o755);
+    const b = spawnSync('dpkg-deb', ['--root-owner-group', '--build', pkg, join(work, 'tiny.deb')], { encoding: 'utf8' });
+    if (b.status !== 0) throw new Error(`dpkg-deb failed: ${b.stderr}`);
+    must(['cp', join(work, 'tiny.deb'), `${names.touched}:/tiny.deb`]);
+    const sh = [
+      'set -e',
+      'echo drift >> /etc/debian_version',
+      'printf "#x" >> /usr/bin/which.debianutils',
+      'cp /bin/true /usr/local/bin/drydock-added',
+      'rm /etc/issue.net',
+      'dpkg -i /tiny.deb >/dev/null',
+      'rm /tiny.deb',
+      'touch /etc/motd',
+    ].join('; ');
+    must([...RUN_ARGS, 'exec', names.touched, 'sh', '-c', sh]);
+    // podman's REST API on a private socket
+    socket = join(work, 'podman.sock');
+    service = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 100));
+    if (!existsSync(socket)) throw new Error('podman system service did not create its socket');
+  });
+
+  afterAll(() => {
+    service?.kill('SIGTERM');
+    for (const n of Object.values(names)) podman(['rm', '-f', '-t', '0', n]);
+    podman(['rmi', tag]);
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('reports nothing for an untouched container', async () => {
+    const r = await driftContainer(`podman://${names.clean}`, { cacheDir: join(work, 'cache') });
+    expect(r.findings).toEqual([]);
+    expect(r.files).toEqual([]);
+    expect(r.packages).toEqual([]);
+    expect(r.stats.entries).toBeGreaterThan(1000);
+    expect(r.stats.hashedFiles).toBeGreaterThan(100); // the executables were compared by content
+    // virtual filesystems and the runtime's mounts are left out, and said so
+    const ex = r.excluded.map((e) => `${e.path}:${e.reason}`);
+    for (const p of ['/proc:virtual', '/sys:virtual', '/dev:virtual', '/etc/hosts:mount', '/etc/resolv.conf:mount', '/etc/hostname:mount']) expect(ex).toContain(p);
+  });
+
+  it('reports exactly the changes made in a container, and the installed package', async () => {
+    const r = await driftContainer(`podman://${names.touched}`, { cacheDir: join(work, 'cache') });
+    const got = r.findings.map((f) => `${f.severity} ${f.kind} ${f.subject}`);
+    const dpkgLog = r.files.find((f) => f.path === '/var/log/dpkg.log');
+    expect(got.sort()).toEqual(
+      [
+        'critical modified-package-binary /usr/bin/which.debianutils',
+        'high new-executable /usr/bin/drydock-tiny',
+        'high new-executable /usr/local/bin/drydock-added',
+        'medium package-installed-at-runtime deb/drydock-tiny',
+        'info file-changed /etc/debian_version',
+        'info file-deleted /etc/issue.net',
+        // dpkg logs what it did
+        ...(dpkgLog ? [`info file-${dpkgLog.status} /var/log/dpkg.log`] : []),
+      ].sort(),
+    );
+    expect(r.packages).toEqual([{ status: 'installed', type: 'deb', name: 'drydock-tiny', version: '1.0-1', purl: expect.stringContaining('pkg:deb/') }]);
+    const tiny = r.files.find((f) => f.path === '/usr/bin/drydock-tiny')!;
+    expect(tiny).toMatchObject({ status: 'added', executable: true, ownedBy: 'drydock-tiny' });
+    expect(tiny.sha256).toBe(createHash('sha256').update('#!/bin/sh\necho tiny\n').digest('hex'));
+    const which = r.files.find((f) => f.path === '/usr/bin/which.debianutils')!;
+    expect(which.changes).toEqual(['size']);
+    expect(which.ownedBy).toBe('debianutils');
+    // touch alone (same content, another mtime) is not a change
+    expect(r.files.find((f) => f.path === '/etc/motd')).toBeUndefined();
+    // the dpkg database changed, explained by the installed package: listed as files, no tampering finding
+    expect(r.files.some((f) => f.path === '/var/lib/dpkg/status' && f.status === 'changed')).toBe(true);
+  });
+
+  it('proc://PID with --image compares the same way', async () => {
+    const pid = Number(must(['inspect', '--format', '{{.State.Pid}}', names.touched]));
+    const r = await driftContainer(`proc://${pid}`, { image: `oci-archive:${join(CORPUS!, 'images', 'base.oci.tar')}`, cacheDir: join(work, 'cache') });
+    expect(r.findings.some((f) => f.kind === 'package-installed-at-runtime' && f.subject === 'deb/drydock-tiny')).toBe(true);
+    expect(r.findings.some((f) => f.kind === 'modified-package-binary')).toBe(true);
+    await expect(driftContainer(`proc://${pid}`)).rejects.toMatchObject({ code: 'USAGE' });
+  });
+
+  it('ps lists the containers the same way through the API and the CLI', async () => {
+    const api = (await new PodmanApiRuntime(socket).list()).filter((c) => c.labels['drydock.test'] === 'drift');
+    const cli = (await new PodmanCliRuntime().list()).filter((c) => c.labels['drydock.test'] === 'drift');
+    expect(api.map((c) => c.name)).toEqual([names.clean, names.touched].sort());
+    const key = (c: (typeof api)[number]) => ({ id: c.id, name: c.name, image: c.image, imageId: c.imageId, imageDigest: c.imageDigest, pid: c.pid, rootfs: c.rootfs, labels: c.labels, startedAt: c.startedAt?.slice(0, 19) });
+    expect(api.map(key)).toEqual(cli.map(key));
+    for (const c of api) {
+      expect(c.image).toBe(tag);
+      expect(c.imageId).toBe(`sha256:${imageId}`);
+      expect(c.imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(c.rootfs).toBe(`/proc/${c.pid}/root`);
+    }
+    expect(api[0]!.repoDigests.length).toBeGreaterThan(0);
+    await expect(new PodmanApiRuntime(socket).inspect('drydock-no-such-container')).rejects.toMatchObject({ code: 'CONTAINER_NOT_FOUND' });
+  });
+
+  it('the commands print JSON and gate with --fail-on', async () => {
+    const psOut = join(work, 'ps.json');
+    await psCommand().parseAsync(['node', 'ps', '--format', 'json', '--podman-socket', `unix://${socket}`, '-o', psOut]);
+    const ps = JSON.parse(readFileSync(psOut, 'utf8'));
+    expect(ps.via).toBe('api');
+    expect(ps.containers.some((c: { name: string }) => c.name === names.touched)).toBe(true);
+
+    const out = join(work, 'drift.json');
+    const err = await driftCommand()
+      .parseAsync(['node', 'drift', `podman://${names.touched}`, '--format', 'json', '-o', out, '--fail-on', 'high', '--cache-dir', join(work, 'cache'), '--quiet'])
+      .then(() => undefined, (e: unknown) => e);
+    expect(isDrydockError(err, 'CHECK_FAILED')).toBe(true);
+    expect(JSON.parse(readFileSync(out, 'utf8')).findings.length).toBeGreaterThan(0);
+    // an untouched container passes the gate
+    await driftCommand().parseAsync(['node', 'drift', `podman://${names.clean}`, '--format', 'table', '-o', join(work, 'clean.txt'), '--fail-on', 'low', '--cache-dir', join(work, 'cache'), '--quiet']);
+    expect(readFileSync(join(work, 'clean.txt'), 'utf8')).toContain('No drift');
+  });
+});

@@ -9,7 +9,9 @@ const levels = {
   report: 5, policy: 5,
   scan: 6,
   runtime: 7,
-  cli: 8, server: 8,
+  // the CLI starts the server (`drydock server`), so cli/ sits one level above server/
+  server: 8,
+  cli: 9,
 };
 const names = Object.keys(levels);
 const forbidden = [];

@@ -15,9 +15,12 @@ describe('docs/cli.md', () => {
   it('documents every command, every option with its environment variable, and every exit code', () => {
     const blocks = generatedCliDocs();
     for (const c of buildProgram().commands.filter((c) => c.name() !== 'help')) {
-      // a command with subcommands (db) is documented per subcommand
-      const names = c.commands.length ? c.commands.filter((s) => s.name() !== 'help').map((s) => `${c.name()} ${s.name()}`) : [c.name()];
-      for (const n of names) expect(blocks[`command:${n}`], n).toBeDefined();
+      // a group of subcommands (db, server token) is documented per subcommand; a leaf command by itself
+      const leaves = (x: typeof c, prefix: string): string[] => {
+        const subs = x.commands.filter((s) => s.name() !== 'help');
+        return subs.length ? subs.flatMap((s) => leaves(s, `${prefix} ${s.name()}`)) : [prefix];
+      };
+      for (const n of leaves(c, c.name())) expect(blocks[`command:${n}`], n).toBeDefined();
     }
     expect(Object.keys(blocks)).toContain('formats');
     for (const d of Object.values(OPTIONS)) {

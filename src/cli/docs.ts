@@ -17,6 +17,7 @@ import { KEYS_FORMATS } from './commands/keys.js';
 import { DRIFT_FORMATS, PS_FORMATS } from './commands/runtime.js';
 import { SBOM_FORMATS } from './commands/sbom.js';
 import { SCAN_FORMATS } from './commands/scan.js';
+import { SERVER_FORMATS } from './commands/server.js';
 import { CLEAN_FORMATS, SIGN_FORMATS, TREE_FORMATS, VERIFY_FORMATS } from './commands/sign.js';
 import { FORMAT_NAMES, FORMAT_VERSIONS, type FormatName } from './format.js';
 import { buildProgram } from './main.js';
@@ -49,6 +50,8 @@ const FORMATS_BY_COMMAND: Record<string, readonly FormatName[]> = {
   'download attestation': [],
   'attest-blob': ATTEST_BLOB_FORMATS,
   'verify-blob-attestation': VERIFY_BLOB_ATTESTATION_FORMATS,
+  server: SERVER_FORMATS,
+  'server token create': SERVER_FORMATS,
   ps: PS_FORMATS,
   drift: DRIFT_FORMATS,
 };
@@ -80,9 +83,18 @@ function optionRow(o: Option): string {
   return `| ${flag} | ${d.env ? `\`${d.env}\`` : '-'} | \`${key}\` | ${defaultOf(d)} | ${cell(d.help)} |`;
 }
 
-/** "db update" for a subcommand, "scan" for a command */
+/** "server token create" for a subcommand, "scan" for a command (the program's own name left out) */
 function fullName(cmd: Command): string {
-  return cmd.parent && cmd.parent.parent ? `${cmd.parent.name()} ${cmd.name()}` : cmd.name();
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c && c.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** Every command a user runs: a group of subcommands (db, server token) is documented through them. */
+function runnable(cmd: Command): Command[] {
+  const subs = cmd.commands.filter((c) => c.name() !== 'help');
+  const own = subs.length === 0 || cmd.options.some((o) => o.long !== '--help' && o.long !== '--config');
+  return [...(own ? [cmd] : []), ...subs.flatMap(runnable)];
 }
 
 function commandSection(cmd: Command): string {
@@ -132,7 +144,7 @@ export function generatedCliDocs(): Record<string, string> {
   const program = buildProgram();
   const commands = [...program.commands]
     .filter((c) => c.name() !== 'help')
-    .flatMap((c) => (c.commands.length ? c.commands.filter((s) => s.name() !== 'help') : [c]))
+    .flatMap(runnable)
     .sort((a, b) => fullName(a).localeCompare(fullName(b)));
   const blocks: Record<string, string> = { formats: formatMatrix(commands.filter((c) => (FORMATS_BY_COMMAND[fullName(c)] ?? []).length)) };
   for (const c of commands) blocks[`command:${fullName(c)}`] = commandSection(c);

@@ -12,6 +12,7 @@ import { dbCommand } from './commands/db.js';
 import { inspectCommand } from './commands/inspect.js';
 import { keysCommands } from './commands/keys.js';
 import { driftCommand, psCommand } from './commands/runtime.js';
+import { serverCommand } from './commands/server.js';
 import { sbomCommand } from './commands/sbom.js';
 import { scanCommand } from './commands/scan.js';
 import { cleanCommand, signCommand, treeCommand, verifyCommand } from './commands/sign.js';
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   for (const c of [...attestCommands(), ...attestBlobCommands()]) program.addCommand(c);
   program.addCommand(psCommand());
   program.addCommand(driftCommand());
+  program.addCommand(serverCommand());
   // every (sub)command: usage errors become exceptions so the exit code contract holds
   const override = (c: Command) => {
     c.exitOverride();

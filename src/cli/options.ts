@@ -13,6 +13,7 @@ import { DrydockError } from '../core/errors.js';
 
 import { d, type OptionDecl } from './option-decl.js';
 import { RUNTIME_OPTIONS } from './options-runtime.js';
+import { SERVER_OPTIONS } from './options-server.js';
 import { SIGN_OPTIONS } from './options-sign.js';
 
 export type { OptionDecl } from './option-decl.js';
@@ -56,6 +57,7 @@ export const OPTIONS = {
   showSuppressed: d({ key: 'showSuppressed', flags: '--show-suppressed', kind: 'bool', default: false, help: 'also show suppressed findings, each with the rule or VEX statement that suppressed it' }),
   ...SIGN_OPTIONS,
   ...RUNTIME_OPTIONS,
+  ...SERVER_OPTIONS,
   detectionPriority: d({ key: 'detectionPriority', flags: '--detection-priority <mode>', env: 'DRYDOCK_DETECTION_PRIORITY', kind: 'string', default: 'precise', choices: ['precise', 'comprehensive'], help: 'precise: language packages owned by OS packages match only distro advisories; comprehensive: also upstream advisories, flagged' }),
 } as const satisfies Record<string, OptionDecl>;
 

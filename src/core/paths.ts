@@ -11,3 +11,9 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 export function defaultTempDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.DRYDOCK_TMPDIR || tmpdir();
 }
+
+/** Where the server keeps its data by default (the embedded store): $XDG_DATA_HOME/drydock or ~/.local/share/drydock. */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.DRYDOCK_DATA_DIR) return env.DRYDOCK_DATA_DIR;
+  return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'drydock');
+}

@@ -52,6 +52,7 @@ const FORMATS_BY_COMMAND: Record<string, readonly FormatName[]> = {
   'verify-blob-attestation': VERIFY_BLOB_ATTESTATION_FORMATS,
   server: SERVER_FORMATS,
   'server token create': SERVER_FORMATS,
+  worker: SERVER_FORMATS,
   ps: PS_FORMATS,
   drift: DRIFT_FORMATS,
 };

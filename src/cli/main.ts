@@ -12,7 +12,7 @@ import { dbCommand } from './commands/db.js';
 import { inspectCommand } from './commands/inspect.js';
 import { keysCommands } from './commands/keys.js';
 import { driftCommand, psCommand } from './commands/runtime.js';
-import { serverCommand } from './commands/server.js';
+import { serverCommand, workerCommand } from './commands/server.js';
 import { sbomCommand } from './commands/sbom.js';
 import { scanCommand } from './commands/scan.js';
 import { cleanCommand, signCommand, treeCommand, verifyCommand } from './commands/sign.js';
@@ -48,6 +48,7 @@ export function buildProgram(): Command {
   program.addCommand(psCommand());
   program.addCommand(driftCommand());
   program.addCommand(serverCommand());
+  program.addCommand(workerCommand());
   // every (sub)command: usage errors become exceptions so the exit code contract holds
   const override = (c: Command) => {
     c.exitOverride();

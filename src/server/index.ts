@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { DrydockError } from '../core/errors.js';
 import { openStore, type Store } from '../store/index.js';
 import { buildApp, type AppOptions, type DrydockApp } from './http/app.js';
+import { VulnDbHandle } from './http/evaluate.js';
+import { enqueueReevaluation } from './reevaluate.js';
+import { runWorker } from './worker.js';
 
 export { buildApp, type AppOptions, type DrydockApp } from './http/app.js';
 export { API_ERROR_CODES, type ApiErrorCode } from './http/errors.js';
@@ -14,10 +17,14 @@ export { API_ERROR_CODES, type ApiErrorCode } from './http/errors.js';
 export interface StartServerOptions extends Omit<AppOptions, 'store'> {
   /** a store URL (sqlite:PATH, sqlite:, postgres://...) or an open store (then close() leaves it open) */
   store?: string | Store;
-  /** where `sqlite:` keeps drydock.sqlite (default ./drydock-data) */
+  /** where `sqlite:` keeps drydock.sqlite (default $XDG_DATA_HOME/drydock) */
   dataDir?: string;
   /** HOST:PORT (default 127.0.0.1:8080; port 0 picks a free one) */
   listen?: string;
+  /** run the job worker (re-evaluation, notifications) in this process; default true (the embedded setup) */
+  worker?: boolean;
+  /** how often the vulnerability database file is checked for a new identity, ms (default 30 s; 0: never) */
+  dbWatchMs?: number;
 }
 
 export interface RunningServer {
@@ -49,6 +56,13 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     if (ownStore) await store.close();
     throw e;
   }
+  const watch = watchDatabase(app.vulnDb, store, opts.dbWatchMs ?? 30_000, (e) => app.log.error(e));
+  const stopWorker = new AbortController();
+  const worker = opts.worker === false
+    ? undefined
+    : runWorker(store, () => app.vulnDb.get().db, { signal: stopWorker.signal }).catch((e: unknown) => {
+        if (!stopWorker.signal.aborted) app.log.error(e);
+      });
   const addr = app.server.address();
   const bound = typeof addr === 'object' && addr ? addr : { address: host, port };
   const h = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
@@ -57,7 +71,56 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     app,
     store,
     close: async () => {
+      watch.stop();
+      stopWorker.abort();
+      await worker;
       await app.close();
+      if (ownStore) await store.close();
+    },
+  };
+}
+
+/**
+ * A db update or import gives the database a new identity: enqueue a re-evaluation of the stored inventories
+ * from its change log (deduplicated by identity, so several processes watching the same file are harmless).
+ */
+export function watchDatabase(handle: VulnDbHandle, store: Store, everyMs: number, onError: (e: unknown) => void): { stop(): void } {
+  handle.onIdentityChange = (from, to) => {
+    void enqueueReevaluation(store, { fromIdentity: from, toIdentity: to }).catch(onError);
+  };
+  handle.ready(); // opens the database now: its identity is the one later changes are measured from
+  const t = everyMs > 0 ? setInterval(() => handle.ready(), everyMs) : undefined;
+  t?.unref();
+  return { stop: () => t && clearInterval(t) };
+}
+
+export interface StartWorkerOptions {
+  store?: string | Store;
+  dataDir?: string;
+  vulnDbPath: string;
+  dbWatchMs?: number;
+  log?: (line: string) => void;
+}
+
+/** `drydock worker`: runs the jobs (re-evaluations, notifications) of a shared store until stop(). */
+export async function startWorker(opts: StartWorkerOptions): Promise<{ done: Promise<unknown>; stop(): Promise<void> }> {
+  const ownStore = typeof opts.store !== 'object';
+  const store = typeof opts.store === 'object' ? opts.store : await openStore(opts.store ?? 'sqlite:', { dataDir: opts.dataDir ?? defaultDataDir() });
+  const handle = new VulnDbHandle(opts.vulnDbPath);
+  const log = opts.log ?? (() => {});
+  const watch = watchDatabase(handle, store, opts.dbWatchMs ?? 30_000, (e) => log(`re-evaluation not enqueued: ${e instanceof Error ? e.message : String(e)}`));
+  const abort = new AbortController();
+  const done = runWorker(store, () => handle.get().db, {
+    signal: abort.signal,
+    log: (ev) => log('job' in ev ? `${ev.type} ${ev.job.queue} ${ev.job.id}${'error' in ev ? `: ${ev.error}` : ''}` : `${ev.type} ${JSON.stringify(ev.summary)}`),
+  });
+  return {
+    done,
+    stop: async () => {
+      watch.stop();
+      abort.abort();
+      await done.catch(() => undefined);
+      handle.close();
       if (ownStore) await store.close();
     },
   };

@@ -12,6 +12,9 @@ import { startServer, type RunningServer } from '../../src/server/index.js';
 import { cyclonedx, DIGEST_A, makeVulnDb } from '../../src/server/http/testing.js';
 import { openStore, redactUrl } from '../../src/store/index.js';
 import { buildImage, writeOciArchive } from '../testkit/index.js';
+import { importFeeds } from '../../src/vulndb/index.js';
+import { writeFileSync } from 'node:fs';
+import { startReceiver } from '../../src/server/testdata/receiver.js';
 
 type J = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -130,6 +133,49 @@ describe('drydock server over loopback (SQLite)', () => {
     const out = await fetch(`${s.url}/api/v1/scans`, { method: 'POST', headers: auth, body: JSON.stringify({ target: `oci-archive:${join(work, 'elsewhere.tar')}` }) });
     expect(out.status).toBe(400);
   });
+});
+
+describe('drydock server: a database update re-evaluates stored images and notifies', () => {
+  it('picks up a db import while running: the stored image gets the new finding and a signed webhook names it', async () => {
+    const dir = join(work, 'reeval');
+    mkdirSync(dir, { recursive: true });
+    const db = await makeVulnDb(dir);
+    const dataDir = join(dir, 'data');
+    const token = await createToken(['--team', 'platform', '--data-dir', dataDir, '--store', 'sqlite:']);
+    const rx = await startReceiver();
+    process.env.DRYDOCK_SECRET_HOOK = 'hook-secret';
+    const s = await startServer({ dataDir, store: 'sqlite:', listen: '127.0.0.1:0', vulnDbPath: db, dbWatchMs: 100 });
+    try {
+      const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const rule = await fetch(`${s.url}/api/v1/rules`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'hook', channel: 'webhook', target: `${rx.url}/hook`, secretRef: 'hook', filter: {}, enabled: true }) });
+      expect(rule.status, await rule.clone().text()).toBe(201);
+      // minimist 1.2.5 has no advisory in the first database
+      const up = await fetch(`${s.url}/api/v1/sboms?repository=registry.example.com/team/app&digest=${DIGEST_A}`, { method: 'POST', headers: auth, body: JSON.stringify(cyclonedx([['minimist', '1.2.5']])) });
+      expect(up.status).toBe(201);
+      const before = (await (await fetch(`${s.url}/api/v1/images/${DIGEST_A}/findings`, { headers: auth })).json()) as J;
+      expect(before.items).toEqual([]);
+      // a db import adds one (facts of GHSA-xvch-5gv4-984h / CVE-2021-44906, fixed in 1.2.6): a new identity
+      const feed = join(dir, 'more');
+      mkdirSync(feed, { recursive: true });
+      writeFileSync(join(feed, 'GHSA-xvch-5gv4-984h.json'), JSON.stringify({ id: 'GHSA-xvch-5gv4-984h', modified: '2024-06-01T00:00:00Z', aliases: ['CVE-2021-44906'], summary: 'Prototype Pollution in minimist', affected: [{ package: { ecosystem: 'npm', name: 'minimist' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '1.0.0' }, { fixed: '1.2.6' }] }] }] }));
+      await importFeeds(db, [{ path: feed }]);
+      let found: J[] = [];
+      for (let i = 0; i < 100 && (found.length === 0 || rx.received.length === 0); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        found = ((await (await fetch(`${s.url}/api/v1/images/${DIGEST_A}/findings`, { headers: auth })).json()) as J).items;
+      }
+      expect(found.map((f: J) => `${f.vulnerabilityId} ${f.state}`)).toEqual(['CVE-2021-44906 new']);
+      expect(rx.received.length).toBeGreaterThan(0);
+      const hook = rx.received[0]!;
+      expect(hook.path).toBe('/hook');
+      expect(String(hook.headers['x-drydock-signature'])).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+      expect(hook.body).toContain('CVE-2021-44906');
+    } finally {
+      await s.close();
+      await rx.close();
+      delete process.env.DRYDOCK_SECRET_HOOK;
+    }
+  }, 60_000);
 });
 
 if (havePg) {

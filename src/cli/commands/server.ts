@@ -74,3 +74,43 @@ export function serverCommand(): Command {
   server.addCommand(token);
   return server;
 }
+
+const WORKER_KEYS: OptionKey[] = ['dataDir', 'store', 'db', 'quiet'];
+
+/** `drydock worker`: more machines sharing the server's work through its store (PostgreSQL). */
+export function workerCommand(): Command {
+  const cmd = new Command('worker')
+    .summary('run the server\'s jobs (re-evaluations, notifications) against a shared store')
+    .description(
+      'Take jobs from the store the server uses (re-evaluation after a database update, delivery of notifications) ' +
+        'until interrupted. Any number of workers can share one PostgreSQL store: jobs are leased, and a worker that ' +
+        'dies mid-job leaves it to another. `drydock server` runs a worker of its own unless told otherwise. A worker ' +
+        'also watches the vulnerability database file and enqueues a re-evaluation when its identity changes.',
+    );
+  addOptions(cmd, WORKER_KEYS);
+  cmd.action(async () => {
+    const { startWorker } = await import('../../server/index.js');
+    const v = resolveOptions(cmd, WORKER_KEYS);
+    const quiet = v.quiet === true;
+    const w = await startWorker({
+      store: v.store as string,
+      dataDir: (v.dataDir as string | undefined) ?? defaultDataDir(),
+      vulnDbPath: await dbPathOf(v),
+      log: (line) => {
+        if (!quiet) process.stderr.write(`${line}\n`);
+      },
+    });
+    if (!quiet) process.stderr.write('drydock worker running (Ctrl-C to stop)\n');
+    await new Promise<void>((resolve) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    await w.stop();
+  });
+  return cmd;
+}

@@ -23,6 +23,11 @@ export class VulnDbHandle {
   #db: VulnDb | undefined;
   #stamp = '';
   #info: VulnDbInfo | undefined;
+  /** the identity of the last database opened, kept across close() */
+  #lastDigest: string | undefined;
+
+  /** called when a reopened file carries another identity than the one open before (a db update or import) */
+  onIdentityChange: ((from: string, to: string) => void) | undefined;
 
   constructor(path: string) {
     this.path = path;
@@ -46,10 +51,13 @@ export class VulnDbHandle {
     }
     if (!this.#db || stamp !== this.#stamp) {
       const db = VulnDb.open(this.path);
+      const before = this.#info?.digest ?? this.#lastDigest;
       this.close();
       this.#db = db;
       this.#info = db.info();
       this.#stamp = stamp;
+      this.#lastDigest = this.#info.digest;
+      if (before !== undefined && before !== this.#info.digest) this.onIdentityChange?.(before, this.#info.digest);
     }
     return { db: this.#db, info: this.#info! };
   }

@@ -7,13 +7,15 @@ cd "$(dirname "$0")/.."
 
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 need_pkgs=()
-for p in docker-registry:docker-registry skopeo:skopeo umoci:umoci zstd:zstd htpasswd:apache2-utils podman:podman runc:runc debootstrap:debootstrap go:golang-go rpmbuild:rpm db5.3_load:db5.3-util objcopy:binutils openssl:openssl dpkg:dpkg ruby:ruby java:default-jre-headless mvn:maven softhsm2-util:softhsm2 pkcs11-tool:opensc; do
+for p in docker-registry:docker-registry skopeo:skopeo umoci:umoci zstd:zstd htpasswd:apache2-utils podman:podman runc:runc debootstrap:debootstrap go:golang-go rpmbuild:rpm db5.3_load:db5.3-util objcopy:binutils openssl:openssl dpkg:dpkg ruby:ruby java:default-jre-headless mvn:maven softhsm2-util:softhsm2 pkcs11-tool:opensc containerd:containerd ctr:containerd; do
   cmd=${p%%:*}; pkg=${p#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need_pkgs+=("$pkg")
 done
 # oracles of the version-comparison tests: Python packaging and Go's x/mod/semver as Debian ships them
 /usr/bin/python3 -c 'import packaging' 2>/dev/null || need_pkgs+=(python3-packaging)
 [ -d /usr/share/gocode/src/golang.org/x/mod/semver ] || need_pkgs+=(golang-golang-x-mod-dev)
+# a real SMTP server for the email notification tests
+/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || need_pkgs+=(python3-aiosmtpd)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "installing: ${need_pkgs[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

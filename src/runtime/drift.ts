@@ -20,6 +20,7 @@ import type { Package, Relationship } from '../model/package.js';
 import { openCache } from '../scan/inspect.js';
 import { postProcess, selectCatalogers } from '../scan/sbom.js';
 import { classify, compareTrees, diffInventories, ownersOf, PACKAGE_DB_GLOBS, PACKAGE_DB_PATHS, settlePending, type HashBudget } from './compare.js';
+import { containerdRuntime, type ContainerdOptions } from './containerd.js';
 import { podmanRuntime, type PodmanOptions } from './podman.js';
 import { parsePid, procRoot, readMounts, rootDevice } from './procfs.js';
 import { hashWalked, RunningFilesystem, walkRoot, type RootWalkLimits } from './rootfs.js';
@@ -44,9 +45,10 @@ const MAX_PENDING = 10_000;
 export interface DriftOptions {
   /** the image to compare with (a target string); required for proc://, default for podman:// the container's image */
   image?: string;
-  /** the runtime for podman:// targets (default: podman through its socket when configured, else its CLI) */
+  /** the runtime for podman:// and containerd:// targets (default: podman through its socket when configured, else its CLI; containerd through ctr) */
   runtime?: ContainerRuntime;
   podman?: PodmanOptions;
+  containerd?: ContainerdOptions;
   /** catalogers for the inventories, as `sbom --catalogers` */
   catalogers?: string | string[];
   /** cache directory; null disables the layer cache */
@@ -69,12 +71,21 @@ export interface DriftSubject {
   container: RunningContainer;
   pid: number;
   imageTarget: string;
+  /** deletes what was made to read the image (a containerd export) */
+  cleanup?: () => Promise<void>;
 }
 
-/** Resolves `podman://ID|NAME` or `proc://PID` to a process and the image to compare with. */
+/** The runtime `ps --runtime NAME` asks. */
+export function runtimeNamed(name: string, opts: { podman?: PodmanOptions; containerd?: ContainerdOptions } = {}): ContainerRuntime {
+  if (name === 'podman') return podmanRuntime(opts.podman);
+  if (name === 'containerd') return containerdRuntime(opts.containerd);
+  throw new DrydockError('USAGE', `unsupported runtime ${JSON.stringify(name)}; use podman or containerd`);
+}
+
+/** Resolves `podman://ID|NAME`, `containerd://NAMESPACE/ID` or `proc://PID` to a process and the image to compare with. */
 export async function resolveDriftTarget(target: string, opts: DriftOptions = {}): Promise<DriftSubject> {
   const m = /^([a-z]+):\/\/(.+)$/.exec(target);
-  if (!m) throw new DrydockError('TARGET_INVALID', `invalid container ${JSON.stringify(target)}; use podman://ID|NAME or proc://PID`);
+  if (!m) throw new DrydockError('TARGET_INVALID', `invalid container ${JSON.stringify(target)}; use podman://ID|NAME, containerd://NAMESPACE/ID or proc://PID`);
   const [, scheme, rest] = m as unknown as [string, string, string];
   if (scheme === 'podman') {
     const rt = opts.runtime ?? podmanRuntime(opts.podman);
@@ -82,13 +93,21 @@ export async function resolveDriftTarget(target: string, opts: DriftOptions = {}
     if (c.pid === undefined) throw new DrydockError('CONTAINER_NOT_FOUND', `podman://${rest}: the container is not running (state ${c.state})`);
     return { target, runtime: rt.name, container: c, pid: c.pid, imageTarget: opts.image ?? rt.imageTarget(c) };
   }
+  if (scheme === 'containerd') {
+    const rt = opts.runtime?.name === 'containerd' ? opts.runtime : containerdRuntime(opts.containerd);
+    const c = await rt.inspect(rest);
+    if (c.pid === undefined) throw new DrydockError('CONTAINER_NOT_FOUND', `containerd://${rest}: the container is not running (state ${c.state})`);
+    if (opts.image || !rt.openImageTarget) return { target, runtime: rt.name, container: c, pid: c.pid, imageTarget: opts.image ?? rt.imageTarget(c) };
+    const img = await rt.openImageTarget(c, opts.tempDir);
+    return { target, runtime: rt.name, container: c, pid: c.pid, imageTarget: img.target, cleanup: img.cleanup };
+  }
   if (scheme === 'proc') {
     const pid = parsePid(rest);
     if (!opts.image) throw new DrydockError('USAGE', `${target}: name the image to compare with (--image TARGET)`);
     const c: RunningContainer = { runtime: 'proc', id: String(pid), name: String(pid), image: opts.image, repoDigests: [], state: 'running', labels: {}, pid, rootfs: procRoot(pid), mounts: [] };
     return { target, runtime: 'proc', container: c, pid, imageTarget: opts.image };
   }
-  throw new DrydockError('TARGET_INVALID', `unsupported container scheme ${scheme}:// in ${JSON.stringify(target)}; use podman:// or proc://`);
+  throw new DrydockError('TARGET_INVALID', `unsupported container scheme ${scheme}:// in ${JSON.stringify(target)}; use podman://, containerd:// or proc://`);
 }
 
 function locate(fs: ImageFilesystem) {
@@ -143,6 +162,14 @@ export async function driftContainer(target: string, opts: DriftOptions = {}): P
   const started = Date.now();
   const issues = opts.issues ?? new IssueLog();
   const subject = await resolveDriftTarget(target, opts);
+  try {
+    return await driftSubject(subject, target, opts, issues, started);
+  } finally {
+    await subject.cleanup?.();
+  }
+}
+
+async function driftSubject(subject: DriftSubject, target: string, opts: DriftOptions, issues: IssueLog, started: number): Promise<DriftReport> {
   const { pid } = subject;
   const root = procRoot(pid);
   const [mounts, rootId] = await Promise.all([readMounts(pid), rootDevice(pid)]);

@@ -14,10 +14,13 @@ export interface ContainerMount {
 }
 
 export interface RunningContainer {
-  /** runtime name: "podman", "proc" */
+  /** runtime name: "podman", "containerd", "proc" */
   runtime: string;
   id: string;
+  /** podman: the container name; containerd: NAMESPACE/ID */
   name: string;
+  /** containerd: the namespace */
+  namespace?: string;
   /** the image reference the container was started from, as the runtime recorded it */
   image: string;
   /** the runtime's image id (the config digest for podman and Docker), "sha256:..." */
@@ -35,6 +38,9 @@ export interface RunningContainer {
   /** the container's root filesystem as the host sees it: /proc/PID/root */
   rootfs?: string;
   mounts: ContainerMount[];
+  /** containerd: the snapshotter and snapshot key of the root filesystem */
+  snapshotter?: string;
+  snapshotKey?: string;
 }
 
 export interface ContainerRuntime {
@@ -47,6 +53,11 @@ export interface ContainerRuntime {
   inspect(idOrName: string): Promise<RunningContainer>;
   /** a target string (image/target.ts grammar) that reads the container's image */
   imageTarget(c: RunningContainer): string;
+  /**
+   * For runtimes whose image store is no target of its own (containerd): makes the image readable
+   * (an export into tempDir) and names it as a target; cleanup deletes what was made.
+   */
+  openImageTarget?(c: RunningContainer, tempDir?: string): Promise<{ target: string; cleanup: () => Promise<void> }>;
 }
 
 export type DriftSeverity = 'critical' | 'high' | 'medium' | 'low' | 'info';

@@ -59,11 +59,11 @@ export function psCommand(): Command {
     );
   addOptions(cmd, PS_KEYS);
   cmd.action(async () => {
-    const { podmanRuntime } = await import('../../runtime/podman.js');
+    const { runtimeNamed } = await import('../../runtime/drift.js');
     const v = resolveOptions(cmd, PS_KEYS);
     const l = v;
     const format = parseFormat(v.format as string, PS_FORMATS);
-    const rt = podmanRuntime(l.podmanSocket ? { socket: l.podmanSocket as string } : {});
+    const rt = runtimeNamed(l.runtime as string, { podman: l.podmanSocket ? { socket: l.podmanSocket as string } : {} });
     const list = await rt.list();
     const out = format.name === 'json' ? JSON.stringify({ runtime: rt.name, via: rt.via, containers: list }, null, 2) + '\n' : renderPsTable(list, rt.via);
     await writeOutput(out, v.output as string | undefined);

@@ -18,6 +18,7 @@ import { DRIFT_FORMATS, PS_FORMATS } from './commands/runtime.js';
 import { SBOM_FORMATS } from './commands/sbom.js';
 import { SCAN_FORMATS } from './commands/scan.js';
 import { SERVER_FORMATS } from './commands/server.js';
+import { AGENT_FORMATS } from './commands/agent.js';
 import { CLEAN_FORMATS, SIGN_FORMATS, TREE_FORMATS, VERIFY_FORMATS } from './commands/sign.js';
 import { FORMAT_NAMES, FORMAT_VERSIONS, type FormatName } from './format.js';
 import { buildProgram } from './main.js';
@@ -53,6 +54,7 @@ const FORMATS_BY_COMMAND: Record<string, readonly FormatName[]> = {
   server: SERVER_FORMATS,
   'server token create': SERVER_FORMATS,
   worker: SERVER_FORMATS,
+  agent: AGENT_FORMATS,
   ps: PS_FORMATS,
   drift: DRIFT_FORMATS,
 };

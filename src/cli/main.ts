@@ -13,6 +13,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { keysCommands } from './commands/keys.js';
 import { driftCommand, psCommand } from './commands/runtime.js';
 import { serverCommand, workerCommand } from './commands/server.js';
+import { agentCommand } from './commands/agent.js';
 import { sbomCommand } from './commands/sbom.js';
 import { scanCommand } from './commands/scan.js';
 import { cleanCommand, signCommand, treeCommand, verifyCommand } from './commands/sign.js';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   program.addCommand(driftCommand());
   program.addCommand(serverCommand());
   program.addCommand(workerCommand());
+  program.addCommand(agentCommand());
   // every (sub)command: usage errors become exceptions so the exit code contract holds
   const override = (c: Command) => {
     c.exitOverride();

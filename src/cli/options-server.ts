@@ -8,4 +8,10 @@ export const SERVER_OPTIONS = {
   team: d({ key: 'team', flags: '--team <name>', kind: 'string', help: 'team that owns the token (created when it does not exist)' }),
   tokenScope: d({ key: 'tokenScope', flags: '--token-scope <scope>', kind: 'string', default: 'admin', choices: ['read', 'write', 'admin'], help: 'what the token may do: read, write (uploads, triage, rules) or admin (tokens, registries, audit)' }),
   tokenName: d({ key: 'tokenName', flags: '--token-name <name>', kind: 'string', help: 'token name (default: cli-<scope>)' }),
+  server: d({ key: 'server', flags: '--server <url>', env: 'DRYDOCK_SERVER', kind: 'string', help: 'the Drydock server (http://host:8080): scan uploads its SBOM there (POST /api/v1/sboms); agent reports workloads to it' }),
+  serverToken: d({ key: 'serverToken', flags: '--server-token <token>', env: 'DRYDOCK_SERVER_TOKEN', kind: 'string', hidden: true, help: 'API token (scope write) for --server; prefer the environment variable' }),
+  kubeconfig: d({ key: 'kubeconfig', flags: '--kubeconfig <file>', env: 'DRYDOCK_KUBECONFIG', kind: 'string', help: 'agent: report the pods of the cluster of this kubeconfig' }),
+  inCluster: d({ key: 'inCluster', flags: '--in-cluster', kind: 'bool', default: false, help: 'agent: report the pods of the cluster the agent runs in (its service account; a DaemonSet or Deployment)' }),
+  interval: d({ key: 'interval', flags: '--interval <duration>', env: 'DRYDOCK_AGENT_INTERVAL', kind: 'string', default: '30s', help: 'agent: how often changes are sent and the runtime is listed (e.g. 30s, 5m)' }),
+  source: d({ key: 'source', flags: '--source <name>', env: 'DRYDOCK_AGENT_SOURCE', kind: 'string', help: 'agent: the source name of the report (default: cluster/<name> for pods, host/<hostname> for containers)' }),
 } as const;

@@ -10,6 +10,7 @@ import { buildApp, type AppOptions, type DrydockApp } from './http/app.js';
 import { VulnDbHandle } from './http/evaluate.js';
 import { enqueueReevaluation } from './reevaluate.js';
 import { runWorker } from './worker.js';
+import { startWatcher } from './watch/jobs.js';
 
 export { buildApp, type AppOptions, type DrydockApp } from './http/app.js';
 export { API_ERROR_CODES, type ApiErrorCode } from './http/errors.js';
@@ -60,9 +61,13 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const stopWorker = new AbortController();
   const worker = opts.worker === false
     ? undefined
-    : runWorker(store, () => app.vulnDb.get().db, { signal: stopWorker.signal }).catch((e: unknown) => {
+    : runWorker(store, () => app.vulnDb.get().db, { signal: stopWorker.signal, scan: { sbomOptions: opts.sbomOptions ?? {} } }).catch((e: unknown) => {
         if (!stopWorker.signal.aborted) app.log.error(e);
       });
+  // watched registries: polled on their schedules, pushes received on /api/v1/hooks/registry
+  const watcher = opts.worker === false
+    ? undefined
+    : startWatcher(store, { db: app.vulnDb, sbomOptions: opts.sbomOptions ?? {}, ...(opts.sbomOptions?.image?.registry ? { registryOptions: opts.sbomOptions.image.registry } : {}) });
   const addr = app.server.address();
   const bound = typeof addr === 'object' && addr ? addr : { address: host, port };
   const h = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
@@ -72,6 +77,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     store,
     close: async () => {
       watch.stop();
+      await watcher?.stop();
       stopWorker.abort();
       await worker;
       await app.close();
@@ -114,10 +120,12 @@ export async function startWorker(opts: StartWorkerOptions): Promise<{ done: Pro
     signal: abort.signal,
     log: (ev) => log('job' in ev ? `${ev.type} ${ev.job.queue} ${ev.job.id}${'error' in ev ? `: ${ev.error}` : ''}` : `${ev.type} ${JSON.stringify(ev.summary)}`),
   });
+  const watcher = startWatcher(store, { db: handle });
   return {
     done,
     stop: async () => {
       watch.stop();
+      await watcher.stop();
       abort.abort();
       await done.catch(() => undefined);
       handle.close();

@@ -3,8 +3,13 @@
  * ("finding.new", "finding.changed", "finding.resolved") with a stable id. deliverOutbox routes each
  * such event through the team's notification rules into one delivery per destination (an outbox event
  * of kind "delivery" whose id derives from the finding event, the rule and the destination), and sends
- * deliveries: webhook (signed JSON), Slack-compatible incoming webhook. Each destination retries on its
- * own with backoff and becomes a dead letter after the store's maximum number of attempts.
+ * deliveries: webhook (signed JSON), Slack-compatible incoming webhook, email over SMTP (one delivery per
+ * address). Each destination retries on its own with backoff and becomes a dead letter after the store's
+ * maximum number of attempts.
+ *
+ * Digests: a rule with `digest: 'hourly' | 'daily'` parks each routed event as a job of the "digest" queue
+ * due at the end of its period; collectDigests() claims the due items and turns each (rule, destination,
+ * period) group into one summary delivery, which is sent like any other.
  *
  * At least once: a delivery is marked delivered after the receiver answered 2xx; a crash in between
  * sends it again with the same body and the same event id, so receivers deduplicate by id.
@@ -12,12 +17,20 @@
 import { createHash, createHmac } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.js';
 import { SEVERITY_ORDER, type Finding, type Severity } from '../model/vuln.js';
-import type { ImageRecord, NewOutboxEvent, OutboxEvent, RuleSpec, Store, Stored, TeamContext } from '../store/index.js';
+import type { ImageRecord, Job, JobInput, NewOutboxEvent, OutboxEvent, RuleSpec, Store, Stored, TeamContext, WorkloadRecord } from '../store/index.js';
+import { defaultMailer, digestMail, findingMail, ownerAddresses, parseAddresses, type Mailer } from './notify-email.js';
 
 export const NOTIFY_ACTOR = 'system:notify';
 export const DELIVERY_KIND = 'delivery';
 export const SIGNATURE_HEADER = 'X-Drydock-Signature';
 export const EVENT_ID_HEADER = 'X-Drydock-Event-Id';
+export const DIGEST_QUEUE = 'digest';
+export const DIGEST_KIND = 'digest';
+
+export type DigestPeriod = 'hourly' | 'daily';
+/** A rule with its digest option (to be declared on RuleSpec and in the rule schema of the API). */
+/** a rule with its digest period (RuleSpec.digest) */
+export type RuleWithDigest = RuleSpec & { digest?: DigestPeriod };
 
 type Transition = 'new' | 'changed' | 'resolved';
 
@@ -43,14 +56,17 @@ export interface WebhookBody {
   team: string;
   rule: string;
   image: { digest: string; repositories: string[] };
+  /** the image's owners (labels) and those of the workloads running it (labels drydock.owner, owner, team) */
   owners: string[];
+  /** the team's workloads running the image when the event was routed; absent when none */
+  workloads?: WebhookWorkload[];
   vulnerability: { id: string; aliases: string[]; severity: Severity; kev: boolean; fixState: Finding['fixState']; fixedVersions: string[]; summary?: string; urls: string[] };
   package: { id: string; type: string; name: string; version: string; purl?: string };
   changes?: string[];
 }
 
 /** What a delivery event holds: everything needed to send, decided when it was routed. */
-interface DeliveryPayload {
+interface HttpDelivery {
   eventId: string;
   ruleId: string;
   channel: 'webhook' | 'slack';
@@ -58,6 +74,44 @@ interface DeliveryPayload {
   secretRef?: string;
   /** the exact body sent on every attempt */
   body: string;
+}
+
+interface EmailDelivery {
+  eventId: string;
+  ruleId: string;
+  channel: 'email';
+  to: string;
+  subject: string;
+  /** the text part, the same on every attempt */
+  body: string;
+  /** Message-ID without brackets, derived from the delivery id */
+  messageId: string;
+}
+
+type DeliveryPayload = HttpDelivery | EmailDelivery;
+
+/** One parked event of a digest rule (a job of the digest queue, due at the end of its period). */
+interface DigestItemPayload {
+  ruleId: string;
+  rule: string;
+  channel: RuleSpec['channel'];
+  destination: string;
+  secretRef?: string;
+  period: DigestPeriod;
+  start: string;
+  end: string;
+  item: WebhookBody;
+}
+
+/** The JSON a webhook receives for a digest: one summary per rule, destination and period. */
+export interface DigestBody {
+  id: string;
+  type: 'digest';
+  team: string;
+  rule: string;
+  period: { kind: DigestPeriod; start: string; end: string };
+  count: number;
+  items: WebhookBody[];
 }
 
 export interface DeliverOptions {
@@ -75,6 +129,8 @@ export interface DeliverOptions {
   backoffMs?: (attempts: number) => number;
   /** called after a receiver accepted a delivery and before it is recorded (fault tests stop the process here) */
   onSent?: (delivery: OutboxEvent) => void | Promise<void>;
+  /** sends email deliveries; default: the SMTP server of DRYDOCK_SMTP_URL; null (or no setting): email rules are unsupported */
+  mailer?: Mailer | null;
 }
 
 export interface DeliverySummary {
@@ -86,8 +142,14 @@ export interface DeliverySummary {
   sent: number;
   retry: number;
   dead: number;
-  /** rules skipped because their channel cannot be sent (email) */
+  /** rules skipped because their channel cannot be sent (email without an SMTP server or without an address) */
   unsupported: number;
+  /** events parked for a digest rule (sent later by collectDigests) */
+  digested: number;
+}
+
+export function emptyDeliverySummary(): DeliverySummary {
+  return { claimed: 0, routed: 0, deliveries: 0, sent: 0, retry: 0, dead: 0, unsupported: 0, digested: 0 };
 }
 
 export function defaultSecret(ref: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -148,9 +210,28 @@ export function deliveryId(eventId: string, ruleId: string, destination: string)
   return sha256(['delivery', eventId, ruleId, destination].join('\u0000'));
 }
 
-function webhookBody(event: OutboxEvent, p: FindingEventPayload, rule: Stored<RuleSpec>, images: ImageRecord[]): WebhookBody {
+/** A workload in a notification: where the affected image runs. */
+export interface WebhookWorkload {
+  source: string;
+  kind: WorkloadRecord['kind'];
+  namespace: string;
+  name: string;
+  container: string;
+  owner?: { kind: string; name: string };
+  node: string;
+  image: string;
+  owners: string[];
+}
+
+function webhookWorkload(w: WorkloadRecord): WebhookWorkload {
+  const out: WebhookWorkload = { source: w.source, kind: w.kind, namespace: w.namespace, name: w.name, container: w.container, node: w.node, image: w.image, owners: w.owners };
+  if (w.owner) out.owner = w.owner;
+  return out;
+}
+
+function webhookBody(event: OutboxEvent, p: FindingEventPayload, rule: Stored<RuleSpec>, images: ImageRecord[], workloads: WorkloadRecord[] = []): WebhookBody {
   const f = p.finding;
-  const owners = [...new Set(images.flatMap((i) => i.owners))].sort();
+  const owners = [...new Set([...images.flatMap((i) => i.owners), ...workloads.flatMap((w) => w.owners)])].sort();
   const vulnerability: WebhookBody['vulnerability'] = {
     id: f.id, aliases: f.aliases, severity: f.severity, kev: f.kev !== undefined, fixState: f.fixState, fixedVersions: f.fixedVersions, urls: f.urls,
   };
@@ -161,8 +242,16 @@ function webhookBody(event: OutboxEvent, p: FindingEventPayload, rule: Stored<Ru
     id: event.id, type: event.kind, createdAt: p.at, team: event.teamId, rule: rule.spec.name,
     image: { digest: p.digest, repositories: images.map((i) => i.repository).sort() }, owners, vulnerability, package: pkg,
   };
+  if (workloads.length) body.workloads = workloads.map(webhookWorkload);
   if (p.changes) body.changes = p.changes;
   return body;
+}
+
+/** "shop/web-1 (Deployment web), ... and 3 more": at most ten workloads for a chat message. */
+function runningIn(ws: readonly WebhookWorkload[]): string {
+  const one = (w: WebhookWorkload) => `${w.namespace ? `${w.namespace}/` : ''}${w.name}${w.owner ? ` (${w.owner.kind} ${w.owner.name})` : ''}`;
+  const names = [...new Set(ws.map(one))];
+  return names.slice(0, 10).join(', ') + (names.length > 10 ? ` and ${names.length - 10} more` : '');
 }
 
 /** Slack-compatible incoming webhook message ({text, blocks}). */
@@ -183,6 +272,7 @@ export function slackMessage(b: WebhookBody): { text: string; blocks: unknown[] 
           { type: 'mrkdwn', text: `*Fix*\n${esc(fix)}` },
           ...(b.vulnerability.kev ? [{ type: 'mrkdwn', text: '*KEV*\nknown exploited' }] : []),
           ...(b.owners.length ? [{ type: 'mrkdwn', text: `*Owners*\n${esc(b.owners.join(', '))}` }] : []),
+          ...(b.workloads?.length ? [{ type: 'mrkdwn', text: `*Running in*\n${esc(runningIn(b.workloads))}` }] : []),
         ],
       },
       { type: 'context', elements: [{ type: 'mrkdwn', text: `event ${b.id}` }] },
@@ -190,30 +280,112 @@ export function slackMessage(b: WebhookBody): { text: string; blocks: unknown[] 
   };
 }
 
-/** Turns a finding event into deliveries, one per matching rule (and owner address). */
-async function route(store: Store, event: OutboxEvent, cache: Map<string, Stored<RuleSpec>[]>, summary: DeliverySummary): Promise<void> {
+/** The period an instant falls in (UTC hours or days). */
+export function digestPeriod(kind: DigestPeriod, at: Date): { start: Date; end: Date } {
+  const unit = kind === 'hourly' ? 3_600_000 : 86_400_000;
+  const start = Math.floor(at.getTime() / unit) * unit;
+  return { start: new Date(start), end: new Date(start + unit) };
+}
+
+/** The destinations of a rule: its URL, or for email every address of the target (and the owners' with toOwners). */
+function destinations(spec: RuleSpec, owners: readonly string[]): { key: string; address: string }[] {
+  if (spec.channel !== 'email') return [{ key: spec.target, address: spec.target }];
+  const addresses = new Set(parseAddresses(spec.target));
+  if (spec.toOwners) for (const a of ownerAddresses(owners)) addresses.add(a);
+  return [...addresses].sort().map((a) => ({ key: `mailto:${a}`, address: a }));
+}
+
+function messageIdOf(id: string): string {
+  return `${id.slice(0, 40)}@drydock`;
+}
+
+function deliveryOf(id: string, eventId: string, rule: Stored<RuleSpec>, address: string, kind: 'finding' | 'digest', body: WebhookBody | DigestBody): DeliveryPayload {
+  const spec = rule.spec;
+  if (spec.channel === 'email') {
+    const m = kind === 'digest' ? digestMail(digestMailInput(body as DigestBody)) : findingMail(body as WebhookBody);
+    return { eventId, ruleId: rule.id, channel: 'email', to: address, subject: m.subject, body: m.text, messageId: messageIdOf(id) };
+  }
+  const json = spec.channel === 'slack'
+    ? JSON.stringify(kind === 'digest' ? slackDigest(body as DigestBody) : slackMessage(body as WebhookBody))
+    : JSON.stringify(body);
+  const d: HttpDelivery = { eventId, ruleId: rule.id, channel: spec.channel, url: address, body: json };
+  if (spec.secretRef) d.secretRef = spec.secretRef;
+  return d;
+}
+
+function digestMailInput(d: DigestBody): Parameters<typeof digestMail>[0] {
+  return { id: d.id, rule: d.rule, period: d.period.kind, start: d.period.start, end: d.period.end, items: d.items };
+}
+
+/** Slack-compatible summary of a digest. */
+export function slackDigest(d: DigestBody): { text: string; blocks: unknown[] } {
+  const m = digestMail(digestMailInput(d));
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const lines = m.text.split('\n').filter((l) => l.startsWith('- '));
+  const shown = lines.slice(0, 40);
+  if (lines.length > shown.length) shown.push(`... and ${lines.length - shown.length} more`);
+  return {
+    text: m.subject.replace(/^\[Drydock\] /, ''),
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: esc(m.subject.replace(/^\[Drydock\] /, '')) } },
+      { type: 'section', text: { type: 'mrkdwn', text: esc(shown.join('\n')) } },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `digest ${d.id}` }] },
+    ],
+  };
+}
+
+interface RouteContext {
+  rules: Map<string, Stored<RuleSpec>[]>;
+  mailer: Mailer | undefined;
+  clock: Clock;
+}
+
+/** Turns a finding event into deliveries, one per matching rule and destination (or digest items). */
+async function route(store: Store, event: OutboxEvent, rc: RouteContext, summary: DeliverySummary): Promise<void> {
   const p = event.payload as unknown as FindingEventPayload;
   const transition = event.kind.slice('finding.'.length) as Transition;
   const ctx: TeamContext = { teamId: event.teamId, actor: NOTIFY_ACTOR };
-  let rules = cache.get(event.teamId);
-  if (!rules) cache.set(event.teamId, (rules = await store.rules.list(ctx)));
+  let rules = rc.rules.get(event.teamId);
+  if (!rules) rc.rules.set(event.teamId, (rules = await store.rules.list(ctx)));
   const images = await store.imagesByDigest(ctx, p.digest);
+  // workloads reported by the team's own agents: another team's pods are not this team's to see
+  const workloads = (await store.workloadsByDigests([p.digest])).filter((w) => w.teamId === event.teamId);
   const repositories = images.map((i) => i.repository);
   const out: NewOutboxEvent[] = [];
+  const parked: JobInput[] = [];
   for (const rule of rules) {
     if (!ruleMatches(rule.spec, transition, p.finding, repositories)) continue;
-    if (rule.spec.channel === 'email') { summary.unsupported++; continue; }
-    const body = JSON.stringify(rule.spec.channel === 'slack' ? slackMessage(webhookBody(event, p, rule, images)) : webhookBody(event, p, rule, images));
-    const d: DeliveryPayload = { eventId: event.id, ruleId: rule.id, channel: rule.spec.channel, url: rule.spec.target, body };
-    if (rule.spec.secretRef) d.secretRef = rule.spec.secretRef;
-    out.push({ id: deliveryId(event.id, rule.id, rule.spec.target), kind: DELIVERY_KIND, payload: d as unknown as Record<string, unknown> });
+    if (rule.spec.channel === 'email' && !rc.mailer) { summary.unsupported++; continue; }
+    const body = webhookBody(event, p, rule, images, workloads);
+    const dests = destinations(rule.spec, body.owners);
+    if (dests.length === 0) { summary.unsupported++; continue; }
+    const period = (rule.spec as RuleWithDigest).digest;
+    for (const dest of dests) {
+      const id = deliveryId(event.id, rule.id, dest.key);
+      if (period) {
+        // parked until the end of the period the event is routed in; the delivery id dedupes a re-route
+        const { start, end } = digestPeriod(period, rc.clock.now());
+        const item: DigestItemPayload = { ruleId: rule.id, rule: rule.spec.name, channel: rule.spec.channel, destination: dest.address, period, start: start.toISOString(), end: end.toISOString(), item: body };
+        if (rule.spec.secretRef) item.secretRef = rule.spec.secretRef;
+        parked.push({ queue: DIGEST_QUEUE, teamId: event.teamId, dedupeKey: id, runAt: end, payload: item as unknown as Record<string, unknown> });
+      } else {
+        out.push({ id, kind: DELIVERY_KIND, payload: deliveryOf(id, event.id, rule, dest.address, 'finding', body) as unknown as Record<string, unknown> });
+      }
+    }
   }
+  for (const job of parked) await store.enqueueJob(job);
+  summary.digested += parked.length;
   // ids already present are ignored: routing the same event again (after a crash) adds nothing
   if (out.length) await store.enqueueEvents(ctx, out);
   summary.deliveries += out.length;
 }
 
-async function send(d: DeliveryPayload, opts: Required<Pick<DeliverOptions, 'fetch' | 'clock' | 'timeoutMs' | 'secret'>>): Promise<void> {
+async function send(id: string, d: DeliveryPayload, opts: Required<Pick<DeliverOptions, 'fetch' | 'clock' | 'timeoutMs' | 'secret'>> & { mailer: Mailer | undefined }): Promise<void> {
+  if (d.channel === 'email') {
+    if (!opts.mailer) throw new Error(`no smtp server is configured for the mail to ${d.to} (set DRYDOCK_SMTP_URL)`);
+    await opts.mailer.send({ to: d.to, subject: d.subject, text: d.body, messageId: d.messageId || messageIdOf(id), headers: { [EVENT_ID_HEADER]: d.eventId } });
+    return;
+  }
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'drydock-notify' };
   if (d.channel === 'webhook') {
     headers[EVENT_ID_HEADER] = d.eventId;
@@ -248,12 +420,13 @@ export async function deliverOutbox(store: Store, opts: DeliverOptions = {}): Pr
     clock: opts.clock ?? systemClock,
     timeoutMs: opts.timeoutMs ?? 10_000,
     secret: opts.secret ?? ((ref: string) => defaultSecret(ref)),
+    mailer: opts.mailer === null ? undefined : opts.mailer ?? defaultMailer(),
   };
   const backoff = opts.backoffMs ?? defaultBackoffMs;
-  const summary: DeliverySummary = { claimed: 0, routed: 0, deliveries: 0, sent: 0, retry: 0, dead: 0, unsupported: 0 };
+  const summary = emptyDeliverySummary();
   const events = await store.claimOutbox(opts.batch ?? 100, opts.leaseMs ?? 60_000);
   summary.claimed = events.length;
-  const rules = new Map<string, Stored<RuleSpec>[]>();
+  const rc: RouteContext = { rules: new Map(), mailer: o.mailer, clock: o.clock };
   const fail = async (e: OutboxEvent, err: unknown) => {
     const msg = err instanceof Error ? err.message : String(err);
     const r = await store.markFailed(e.id, msg, new Date(o.clock.now().getTime() + backoff(e.attempts)));
@@ -263,11 +436,11 @@ export async function deliverOutbox(store: Store, opts: DeliverOptions = {}): Pr
   await Promise.all(events.map(async (e) => {
     try {
       if (e.kind === DELIVERY_KIND) {
-        await send(e.payload as unknown as DeliveryPayload, o);
+        await send(e.id, e.payload as unknown as DeliveryPayload, o);
         summary.sent++;
         await opts.onSent?.(e);
       } else if (e.kind.startsWith('finding.')) {
-        await route(store, e, rules, summary);
+        await route(store, e, rc, summary);
         summary.routed++;
       }
       // other kinds (digests, tests) have no channel here: recorded as delivered
@@ -278,4 +451,57 @@ export async function deliverOutbox(store: Store, opts: DeliverOptions = {}): Pr
     await store.markDelivered(e.id);
   }));
   return summary;
+}
+
+export interface DigestOptions {
+  /** items claimed per round (default 1000); a period with more items is summarised in parts */
+  batch?: number;
+  leaseMs?: number;
+  /** claim rounds per call (default 10) */
+  rounds?: number;
+}
+
+const severityRank = (s: string): number => { const i = SEVERITY_ORDER.indexOf(s as Severity); return i < 0 ? -1 : i; };
+
+/**
+ * Claims the digest items whose period has ended and turns each (team, rule, destination, period) group
+ * into one summary delivery in the outbox (sent by deliverOutbox). The summary's id derives from its
+ * items, so a crash between enqueueing it and completing the items enqueues nothing new. Returns the
+ * number of summaries enqueued.
+ */
+export async function collectDigests(store: Store, opts: DigestOptions = {}): Promise<{ items: number; summaries: number }> {
+  const leaseMs = opts.leaseMs ?? 60_000;
+  const result = { items: 0, summaries: 0 };
+  for (let round = 0; round < (opts.rounds ?? 10); round++) {
+    const jobs = await store.claimJobs(DIGEST_QUEUE, opts.batch ?? 1000, leaseMs);
+    if (jobs.length === 0) break;
+    result.items += jobs.length;
+    const groups = new Map<string, { teamId: string; p: DigestItemPayload; jobs: Job[] }>();
+    for (const j of jobs) {
+      const p = j.payload as unknown as DigestItemPayload;
+      const key = [j.teamId ?? '', p.ruleId, p.channel, p.destination, p.start].join('\u0000');
+      const g = groups.get(key);
+      if (g) g.jobs.push(j);
+      else groups.set(key, { teamId: j.teamId ?? '', p, jobs: [j] });
+    }
+    for (const g of groups.values()) {
+      try {
+        const items = g.jobs.map((j) => (j.payload as unknown as DigestItemPayload).item);
+        items.sort((a, b) => severityRank(b.vulnerability.severity) - severityRank(a.vulnerability.severity)
+          || (a.vulnerability.id < b.vulnerability.id ? -1 : a.vulnerability.id > b.vulnerability.id ? 1 : 0)
+          || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        const id = sha256([DIGEST_KIND, g.teamId, g.p.ruleId, g.p.destination, g.p.start, ...items.map((i) => i.id).sort()].join('\u0000'));
+        const body: DigestBody = { id, type: 'digest', team: g.teamId, rule: g.p.rule, period: { kind: g.p.period, start: g.p.start, end: g.p.end }, count: items.length, items };
+        const rule: Stored<RuleSpec> = { id: g.p.ruleId, teamId: g.teamId, spec: { name: g.p.rule, channel: g.p.channel, target: g.p.destination, filter: {}, enabled: true, ...(g.p.secretRef ? { secretRef: g.p.secretRef } : {}) }, createdAt: '', updatedAt: '' };
+        const payload = deliveryOf(id, id, rule, g.p.destination, 'digest', body);
+        await store.enqueueEvents({ teamId: g.teamId, actor: NOTIFY_ACTOR }, [{ id, kind: DELIVERY_KIND, payload: payload as unknown as Record<string, unknown> }]);
+        for (const j of g.jobs) await store.completeJob(j.id, j.lease!);
+        result.summaries++;
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        for (const j of g.jobs) await store.failJob(j.id, j.lease!, msg).catch(() => undefined);
+      }
+    }
+  }
+  return result;
 }

@@ -213,6 +213,32 @@ CREATE TABLE notification_rules (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'workloads',
+    sql: `
+CREATE TABLE workloads (
+  team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+  source TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('pod', 'container')),
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  container TEXT NOT NULL,
+  owner_kind TEXT,
+  owner_name TEXT,
+  labels TEXT NOT NULL,
+  owners TEXT NOT NULL,
+  node TEXT NOT NULL,
+  image TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  PRIMARY KEY (team_id, source, kind, namespace, name, container)
+);
+CREATE INDEX workloads_digest ON workloads (digest, team_id);
+CREATE INDEX workloads_team_digest ON workloads (team_id, digest);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]!.version;

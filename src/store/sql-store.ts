@@ -15,6 +15,7 @@ import type {
   LookupKey, NewOutboxEvent, OutboxEvent, PackageHit, PackageQuery, PackageRef, Page, PageOptions,
   PutInventoryOptions, RegistrySpec, RuleSpec, Store, Stored, StoredFinding, Team, TeamContext, TokenInfo,
   TokenScope, TriageChange, TriageFilter, TriageInput, TriageRecord, TriageState, TriageTarget, VexJustification,
+  PutWorkloadsResult, WorkloadFilter, WorkloadInput, WorkloadKind, WorkloadRecord,
 } from './types.js';
 import { VEX_JUSTIFICATIONS } from './types.js';
 
@@ -873,6 +874,143 @@ export class SqlStore implements Store {
     const r = await this.#db.all<JobRow>('SELECT id, queue, team_id, dedupe_key, payload, state, attempts, max_attempts, run_at, lease, lease_until, last_error FROM jobs WHERE id = ?', [id]);
     return r[0] && job(r[0]);
   }
+
+  // ---------------------------------------------------------------- workloads
+
+  async putWorkloads(ctx: TeamContext, source: string, workloads: readonly WorkloadInput[]): Promise<PutWorkloadsResult> {
+    checkCtx(ctx);
+    if (typeof source !== 'string' || source.trim() === '' || source.length > 253) throw invalid(`workload source ${JSON.stringify(source)} is empty or longer than 253 characters`);
+    if (!Array.isArray(workloads) || workloads.length > MAX_WORKLOADS) throw invalid(`a workload report holds at most ${MAX_WORKLOADS} workloads`);
+    const rows = new Map<string, WorkloadRow>();
+    for (const w of workloads) {
+      const row = workloadRow(w);
+      const k = workloadKey(row);
+      if (rows.has(k)) throw invalid(`workload ${row.namespace ? `${row.namespace}/` : ''}${row.name} container ${row.container} is reported twice by source ${source}`);
+      rows.set(k, row);
+    }
+    const now = this.now();
+    return this.#db.tx(async (q) => {
+      const existing = await q.all<WorkloadRow & { first_seen: number }>(
+        `SELECT ${WORKLOAD_COLUMNS} FROM workloads WHERE team_id = ? AND source = ?${this.#forUpdate.replace(' SKIP LOCKED', '')}`, [ctx.teamId, source]);
+      const result: PutWorkloadsResult = { added: 0, changed: 0, removed: 0, unchanged: 0 };
+      const old = new Map(existing.map((r) => [workloadKey(r), r]));
+      const write: (readonly Param[])[] = [];
+      for (const [k, r] of rows) {
+        const o = old.get(k);
+        old.delete(k);
+        if (o && sameWorkload(o, r)) { result.unchanged++; continue; }
+        if (o) {
+          result.changed++;
+          await q.run('DELETE FROM workloads WHERE team_id = ? AND source = ? AND kind = ? AND namespace = ? AND name = ? AND container = ?', [ctx.teamId, source, r.kind, r.namespace, r.name, r.container]);
+        } else result.added++;
+        write.push([ctx.teamId, source, r.kind, r.namespace, r.name, r.container, r.owner_kind, r.owner_name, r.labels, r.owners, r.node, r.image, r.digest, o?.first_seen ?? now, now]);
+      }
+      for (const o of old.values()) {
+        await q.run('DELETE FROM workloads WHERE team_id = ? AND source = ? AND kind = ? AND namespace = ? AND name = ? AND container = ?', [ctx.teamId, source, o.kind, o.namespace, o.name, o.container]);
+        result.removed++;
+      }
+      await insertMany(q, 'workloads', ['team_id', 'source', 'kind', 'namespace', 'name', 'container', 'owner_kind', 'owner_name', 'labels', 'owners', 'node', 'image', 'digest', 'first_seen', 'last_seen'], write);
+      // one statement marks the whole report as seen; an unchanged report writes nothing else
+      await q.run('UPDATE workloads SET last_seen = ? WHERE team_id = ? AND source = ?', [now, ctx.teamId, source]);
+      // a report that changes nothing is a heartbeat: not worth an audit row every interval
+      if (result.added || result.changed || result.removed) {
+        await this.audit(q, ctx.teamId, ctx.actor, 'workloads.put', source, { added: result.added, changed: result.changed, removed: result.removed });
+      }
+      return result;
+    });
+  }
+
+  async listWorkloads(ctx: TeamContext, filter: WorkloadFilter = {}): Promise<Page<WorkloadRecord>> {
+    checkCtx(ctx);
+    const limit = pageSize(filter);
+    const after = decodeCursor(filter.after, ['s', 's', 's', 's', 's']);
+    const where = ['team_id = ?'];
+    const params: Param[] = [ctx.teamId];
+    if (filter.digest !== undefined) { where.push('digest = ?'); params.push(filter.digest); }
+    if (filter.source !== undefined) { where.push('source = ?'); params.push(filter.source); }
+    if (filter.namespace !== undefined) { where.push('namespace = ?'); params.push(filter.namespace); }
+    if (after) { where.push('(source, kind, namespace, name, container) > (?, ?, ?, ?, ?)'); params.push(...after); }
+    params.push(limit + 1);
+    const rows = await this.#db.all<WorkloadRow & { team_id: string; source: string; first_seen: number; last_seen: number }>(
+      `SELECT team_id, source, ${WORKLOAD_COLUMNS}, last_seen FROM workloads WHERE ${where.join(' AND ')} ORDER BY source, kind, namespace, name, container LIMIT ?`, params);
+    return toPage(rows, limit, workloadRecord, (r) => [r.source, r.kind, r.namespace, r.name, r.container]);
+  }
+
+  async workloadsByDigests(digests: readonly string[]): Promise<WorkloadRecord[]> {
+    const want = [...new Set(digests.filter((x) => typeof x === 'string' && x !== ''))];
+    const out: WorkloadRecord[] = [];
+    for (let i = 0; i < want.length; i += 500) {
+      const chunk = want.slice(i, i + 500);
+      const rows = await this.#db.all<WorkloadRow & { team_id: string; source: string; first_seen: number; last_seen: number }>(
+        `SELECT team_id, source, ${WORKLOAD_COLUMNS}, last_seen FROM workloads WHERE digest IN (${placeholders(chunk.length)})
+         ORDER BY team_id, source, kind, namespace, name, container`, chunk);
+      out.push(...rows.map(workloadRecord));
+    }
+    if (want.length > 500) out.sort((a, b) => cmpKey([a.teamId, a.source, a.kind, a.namespace, a.name, a.container], [b.teamId, b.source, b.kind, b.namespace, b.name, b.container]));
+    return out;
+  }
+}
+
+const MAX_WORKLOADS = 50_000;
+const WORKLOAD_KINDS: readonly WorkloadKind[] = ['pod', 'container'];
+/** Pod labels that name a workload's owners (comma-separated lists). */
+export const WORKLOAD_OWNER_LABELS = ['drydock.owner', 'owner', 'team'] as const;
+const WORKLOAD_COLUMNS = 'kind, namespace, name, container, owner_kind, owner_name, labels, owners, node, image, digest, first_seen';
+
+interface WorkloadRow {
+  kind: WorkloadKind; namespace: string; name: string; container: string; owner_kind: string | null; owner_name: string | null;
+  labels: string; owners: string; node: string; image: string; digest: string;
+}
+
+function cmpKey(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  return 0;
+}
+
+/** The owners a workload's labels name: drydock.owner, owner, team; trimmed, sorted, unique. */
+export function workloadOwners(labels: Record<string, string>): string[] {
+  const out = new Set<string>();
+  for (const k of WORKLOAD_OWNER_LABELS) for (const part of (labels[k] ?? '').split(',')) if (part.trim()) out.add(part.trim());
+  return [...out].sort();
+}
+
+function workloadRow(w: WorkloadInput): WorkloadRow {
+  const text = (v: unknown, what: string, max = 512, required = true): string => {
+    if (v === undefined && !required) return '';
+    if (typeof v !== 'string' || (required && v === '') || v.length > max) throw invalid(`workload ${what} ${JSON.stringify(v)} is not a string of 1 to ${max} characters`);
+    return v;
+  };
+  if (!w || typeof w !== 'object') throw invalid('a workload must be an object');
+  if (!WORKLOAD_KINDS.includes(w.kind)) throw invalid(`workload kind ${JSON.stringify(w.kind)} is neither pod nor container`);
+  const labels = w.labels ?? {};
+  if (typeof labels !== 'object' || Object.values(labels).some((v) => typeof v !== 'string')) throw invalid(`labels of workload ${JSON.stringify(w.name)} are not a map of strings`);
+  const digest = text(w.digest, 'digest', 200, false);
+  if (digest && !/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/.test(digest)) throw invalid(`workload digest ${JSON.stringify(digest)} is not a digest`);
+  if (w.owner !== undefined) { text(w.owner.kind, 'owner kind', 253); text(w.owner.name, 'owner name', 253); }
+  return {
+    kind: w.kind, namespace: text(w.namespace, 'namespace', 253, false), name: text(w.name, 'name', 253), container: text(w.container, 'container', 253),
+    owner_kind: w.owner?.kind ?? null, owner_name: w.owner?.name ?? null, labels: JSON.stringify(sortedRecord(labels)),
+    owners: JSON.stringify(workloadOwners(labels)), node: text(w.node, 'node', 253, false), image: text(w.image, 'image', 1024), digest,
+  };
+}
+
+function workloadKey(r: Pick<WorkloadRow, 'kind' | 'namespace' | 'name' | 'container'>): string {
+  return [r.kind, r.namespace, r.name, r.container].join('\u0000');
+}
+
+function sameWorkload(a: WorkloadRow, b: WorkloadRow): boolean {
+  return a.owner_kind === b.owner_kind && a.owner_name === b.owner_name && a.labels === b.labels && a.node === b.node && a.image === b.image && a.digest === b.digest;
+}
+
+function workloadRecord(r: WorkloadRow & { team_id: string; source: string; first_seen: number; last_seen: number }): WorkloadRecord {
+  const w: WorkloadRecord = {
+    teamId: r.team_id, source: r.source, kind: r.kind, namespace: r.namespace, name: r.name,
+    labels: JSON.parse(r.labels) as Record<string, string>, owners: JSON.parse(r.owners) as string[], node: r.node,
+    container: r.container, image: r.image, firstSeen: iso(r.first_seen), lastSeen: iso(r.last_seen),
+  };
+  if (r.owner_kind !== null && r.owner_name !== null) w.owner = { kind: r.owner_kind, name: r.owner_name };
+  if (r.digest) w.digest = r.digest;
+  return w;
 }
 
 function sortedRecord(r: Record<string, string>): Record<string, string> {

@@ -346,6 +346,8 @@ export interface RuleSpec {
   secretRef?: string;
   /** route to owners from image labels in addition to target */
   toOwners?: boolean;
+  /** one summary per period instead of one notification per event */
+  digest?: 'hourly' | 'daily';
   filter: {
     minSeverity?: Finding['severity'];
     kevOnly?: boolean;
@@ -372,6 +374,69 @@ export interface Collection<S extends { name: string }> {
   /** replaces the spec; undefined when the id is not the team's */
   update(ctx: TeamContext, id: string, spec: S): Promise<Stored<S> | undefined>;
   delete(ctx: TeamContext, id: string): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------- workloads
+
+/** What runs an image: a Kubernetes pod's container, or a container of a host's runtime. */
+export type WorkloadKind = 'pod' | 'container';
+
+/** The controller that owns a pod (Deployment found through its ReplicaSet, DaemonSet, StatefulSet, Job, ...). */
+export interface WorkloadOwner {
+  kind: string;
+  name: string;
+}
+
+/** One running container as an agent reports it. Key: source, kind, namespace, name, container. */
+export interface WorkloadInput {
+  kind: WorkloadKind;
+  /** Kubernetes namespace; "" for a host's containers */
+  namespace?: string;
+  /** pod or container name */
+  name: string;
+  owner?: WorkloadOwner;
+  labels?: Record<string, string>;
+  /** Kubernetes node or host name */
+  node?: string;
+  /** container name inside the pod (a host container: its own name) */
+  container: string;
+  /** the image reference the container was started from */
+  image: string;
+  /** manifest digest ("sha256:..."), when the runtime knows it */
+  digest?: string;
+}
+
+export interface WorkloadRecord {
+  teamId: string;
+  /** the agent or cluster that reported it */
+  source: string;
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+  owner?: WorkloadOwner;
+  labels: Record<string, string>;
+  /** owners named by the labels owner, team and drydock.owner; sorted */
+  owners: string[];
+  node: string;
+  container: string;
+  image: string;
+  digest?: string;
+  firstSeen: string;
+  /** the last report of its source that held it */
+  lastSeen: string;
+}
+
+export interface WorkloadFilter extends PageOptions {
+  digest?: string;
+  source?: string;
+  namespace?: string;
+}
+
+export interface PutWorkloadsResult {
+  added: number;
+  changed: number;
+  removed: number;
+  unchanged: number;
 }
 
 // ---------------------------------------------------------------- the store
@@ -449,6 +514,14 @@ export interface Store {
   /** retry after backoff (or at retryAt), or failed for good after maxAttempts; 'lost' when the lease is no longer the caller's */
   failJob(id: string, lease: string, error: string, retryAt?: Date): Promise<'retry' | 'failed' | 'lost'>;
   getJob(id: string): Promise<Job | undefined>;
+
+  // workloads
+  /** replaces the set of workloads one source (an agent, a cluster) reports */
+  putWorkloads(ctx: TeamContext, source: string, workloads: readonly WorkloadInput[]): Promise<PutWorkloadsResult>;
+  /** the team's workloads, by source, kind, namespace, name, container */
+  listWorkloads(ctx: TeamContext, filter?: WorkloadFilter): Promise<Page<WorkloadRecord>>;
+  /** workloads running any of these digests, across teams (notifications filter by team) */
+  workloadsByDigests(digests: readonly string[]): Promise<WorkloadRecord[]>;
 
   // configuration
   readonly registries: Collection<RegistrySpec>;

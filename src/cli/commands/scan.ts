@@ -16,7 +16,7 @@ export const SCAN_FORMATS: readonly FormatName[] = ['table', 'json', 'sarif', 'c
 
 const KEYS: OptionKey[] = [
   'format', 'output', 'severity', 'failOn', 'ignoreUnfixed', 'onlyFixed', 'ignoreFile', 'vex', 'showSuppressed',
-  'detectionPriority', ...DB_OPTIONS, 'catalogers', 'scope', ...IMAGE_OPTIONS,
+  'detectionPriority', ...DB_OPTIONS, 'server', 'serverToken', 'catalogers', 'scope', ...IMAGE_OPTIONS,
 ];
 
 /** Ignore files a scan reads without being told: the ones in the current directory, as Trivy does. */
@@ -74,6 +74,15 @@ export function scanCommand(): Command {
         ...(format.name === 'cyclonedx-json' && format.version ? { cyclonedxVersion: format.version as '1.6' } : {}),
       });
       await writeOutput(out, v.output as string | undefined);
+      const server = v.server as string | undefined;
+      const serverToken = v.serverToken as string | undefined;
+      if (server) {
+        if (!serverToken) throw new DrydockError('USAGE', '--server needs an API token: --server-token or DRYDOCK_SERVER_TOKEN');
+        const { uploadScan } = await import('../../server/watch/upload.js');
+        const up = await uploadScan(target, result, { server, token: serverToken });
+        const counts = (up.response.evaluation as { counts?: Record<string, number> } | undefined)?.counts;
+        process.stderr.write(`uploaded ${up.repository}@${up.digest} to ${server}${counts ? `: ${up.response.findings as number} findings (${counts.new ?? 0} new, ${counts.resolved ?? 0} resolved)` : ''}\n`);
+      }
       const decision = gate(result.findings, failOn);
       if (decision.failed) {
         const n = decision.failing.length;

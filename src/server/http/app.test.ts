@@ -7,6 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../store/index.js';
 import { buildApp, type DrydockApp } from './app.js';
 import { cyclonedx, DIGEST_A, DIGEST_B, makeVulnDb, spdx } from './testing.js';
+import { mkdirSync } from 'node:fs';
+import type { Clock } from '../../core/clock.js';
+import { cyclonedxValidator } from '../../sbom/testdata/schemas.js';
+import { VulnDb } from '../../vulndb/index.js';
+import { buildImage, writeOciArchive } from '../../../test/testkit/index.js';
+import { runWorker } from '../worker.js';
 
 type J = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -390,5 +396,189 @@ describe('operations', () => {
     }
     expect(doc.paths['/api/v1/images/{digest}/findings'].get.security).toEqual([{ bearer: [] }]);
     expect(doc.paths['/api/v1/bom'].put.security).toEqual([{ apiKey: [] }, { bearer: [] }]);
+  });
+});
+
+
+describe('CycloneDX VEX export', () => {
+  const DIGEST_V = `sha256:${'d'.repeat(64)}`;
+
+  it('exports the image\'s findings and triage as a CycloneDX 1.6 BOM valid against the official schema', async () => {
+    const up = await app.inject({ method: 'POST', url: `/api/v1/sboms?repository=registry.example.com/team/vex&digest=${DIGEST_V}`, headers: H('write'), payload: cyclonedx([['lodash', '4.17.15'], ['ansi-regex', '4.1.0'], ['left-pad', '1.3.0']], 'registry.example.com/team/vex') });
+    expect(up.statusCode, up.body).toBe(201);
+    const triage = async (vuln: string, body: object) => {
+      const r = await app.inject({ method: 'PUT', url: `/api/v1/images/${DIGEST_V}/findings/${vuln}/triage`, headers: H('write'), payload: body });
+      expect(r.statusCode, r.body).toBe(200);
+    };
+    await triage('CVE-2021-23337', { state: 'not_affected', justification: 'vulnerable_code_not_in_execute_path', reason: 'template() is never called' });
+    await triage('CVE-2020-8203', { state: 'false_positive' });
+    await triage('CVE-2021-3807', { state: 'accepted', until: '2030-01-01T00:00:00Z' });
+
+    const r = await app.inject({ method: 'GET', url: `/api/v1/images/${DIGEST_V}/vex?format=cyclonedx`, headers: H('read') });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^application\/vnd\.cyclonedx\+json/);
+    const doc = r.json() as J;
+    const v = cyclonedxValidator('1.6')(doc);
+    expect(v.valid, v.errors).toBe(true);
+    expect(doc).toMatchObject({ bomFormat: 'CycloneDX', specVersion: '1.6' });
+    const byId = new Map<string, J>((doc.vulnerabilities as J[]).map((x) => [x.id, x]));
+    expect([...byId.keys()].sort()).toEqual(['CVE-2020-8203', 'CVE-2021-23337', 'CVE-2021-3807']);
+    expect(byId.get('CVE-2021-23337').analysis).toMatchObject({ state: 'not_affected', justification: 'code_not_reachable' });
+    expect(byId.get('CVE-2021-23337').analysis.detail).toContain('template() is never called');
+    expect(byId.get('CVE-2020-8203').analysis.state).toBe('false_positive');
+    expect(byId.get('CVE-2021-3807').analysis).toMatchObject({ state: 'exploitable', response: ['will_not_fix'] });
+    expect(byId.get('CVE-2021-3807').analysis.detail).toContain('accepted until 2030-01-01');
+    // each vulnerability affects a component of the BOM
+    const refs = new Set((doc.components as J[]).map((c) => c['bom-ref']));
+    for (const x of byId.values()) for (const a of x.affects) expect(refs.has(a.ref), a.ref).toBe(true);
+
+    // the default stays OpenVEX; other formats are refused; other teams see nothing
+    const open = await app.inject({ method: 'GET', url: `/api/v1/images/${DIGEST_V}/vex`, headers: H('read') });
+    expect((open.json() as J)['@context']).toBe('https://openvex.dev/ns/v0.2.0');
+    const bad = await app.inject({ method: 'GET', url: `/api/v1/images/${DIGEST_V}/vex?format=csaf`, headers: H('read') });
+    expect(bad.statusCode).toBe(400);
+    const other = await app.inject({ method: 'GET', url: `/api/v1/images/${DIGEST_V}/vex?format=cyclonedx`, headers: H('other') });
+    expect(other.statusCode).toBe(404);
+  });
+});
+
+describe('asynchronous scans through the job queue', () => {
+  let adir: string;
+  let astore: Store;
+  let aapp: DrydockApp;
+  let vdb: VulnDb;
+  const atok: Record<string, string> = {};
+  const AH = (t: string): Record<string, string> => ({ authorization: `Bearer ${atok[t]}` });
+
+  beforeAll(async () => {
+    adir = mkdtempSync(join(tmpdir(), 'drydock-async-'));
+    mkdirSync(join(adir, 'imports'));
+    astore = await openStore({ kind: 'sqlite', path: join(adir, 'store.sqlite') }, { jobBackoffMs: 1 });
+    const a = await astore.createTeam('team-a', 'test');
+    const b = await astore.createTeam('team-b', 'test');
+    atok.write = (await astore.createToken({ teamId: a.id, actor: 'test' }, { name: 'w', scope: 'write' })).secret;
+    atok.other = (await astore.createToken({ teamId: b.id, actor: 'test' }, { name: 'o', scope: 'admin' })).secret;
+    aapp = await buildApp({ store: astore, vulnDbPath: dbPath, scanRoots: [join(adir, 'imports')] });
+    vdb = VulnDb.open(dbPath);
+  }, 60_000);
+  afterAll(async () => {
+    vdb?.close();
+    await aapp?.close();
+    await astore?.close();
+    rmSync(adir, { recursive: true, force: true });
+  });
+
+  const work = () => runWorker(astore, vdb, { once: true, retention: false, deliver: { mailer: null } });
+
+  it('answers 202 with a job, runs it in the worker and reports the stored image', async () => {
+    const img = await buildImage({ layers: [{ createdBy: 'COPY app/ /app/', entries: [
+      { path: 'app/package.json', content: '{"name":"app","version":"1.0.0","dependencies":{"lodash":"4.17.20"}}' },
+      { path: 'app/node_modules/lodash/package.json', content: '{"name":"lodash","version":"4.17.20","license":"MIT"}' },
+    ] }] });
+    const archive = join(adir, 'imports', 'app.oci.tar');
+    await writeOciArchive(archive, img);
+    const body = { target: `oci-archive:${archive}`, repository: 'local/app', tags: ['1.0.0'] };
+    const r = await aapp.inject({ method: 'POST', url: '/api/v1/scans?async=true', headers: AH('write'), payload: body });
+    expect(r.statusCode, r.body).toBe(202);
+    const job = (r.json() as J).job;
+    expect(r.headers.location).toBe(`/api/v1/jobs/${job.id}`);
+    expect(job).toMatchObject({ queue: 'scan', state: 'queued', attempts: 0, request: body });
+    // the same request while queued is the same job
+    const again = await aapp.inject({ method: 'POST', url: '/api/v1/scans?async=true', headers: AH('write'), payload: body });
+    expect((again.json() as J).job.id).toBe(job.id);
+    // nothing stored before the worker ran
+    expect(((await aapp.inject({ method: 'GET', url: '/api/v1/images', headers: AH('write') })).json() as J).items).toEqual([]);
+    // another team does not see the job
+    expect((await aapp.inject({ method: 'GET', url: `/api/v1/jobs/${job.id}`, headers: AH('other') })).statusCode).toBe(404);
+
+    const w = await work();
+    expect(w.failed).toBe(0);
+    const done = (await aapp.inject({ method: 'GET', url: `/api/v1/jobs/${job.id}`, headers: AH('write') })).json() as J;
+    expect(done.job).toMatchObject({ id: job.id, state: 'done', attempts: 1, result: { image: { repository: 'local/app' }, evaluation: { counts: { new: 1, changed: 0, resolved: 0, unchanged: 0 } } } });
+    const digest = done.job.result.image.digest;
+    expect(digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+    const f = (await aapp.inject({ method: 'GET', url: `/api/v1/images/${digest}/findings`, headers: AH('write') })).json() as J;
+    expect(f.items.map((x: J) => `${x.vulnerabilityId} ${x.finding.package.name}@${x.finding.package.version}`)).toEqual(['CVE-2021-23337 lodash@4.17.20']);
+    // the audit log names the token and the job
+    const tokenId = (await astore.authenticate(atok.write!))!.id;
+    const audit = await astore.listAudit({ teamId: (await astore.getTeamByName('team-a'))!.id, actor: 'test' }, { limit: 100 });
+    expect(audit.items.some((e) => e.action === 'image.record' && e.actor === `${tokenId}/job:${job.id}`)).toBe(true);
+    // the synchronous path is still there
+    const sync = await aapp.inject({ method: 'POST', url: '/api/v1/scans', headers: AH('write'), payload: body });
+    expect(sync.statusCode, sync.body).toBe(201);
+    expect((sync.json() as J).image.digest).toBe(digest);
+  }, 60_000);
+
+  it('refuses bad targets before queueing, and records a failing scan\'s error on its job', async () => {
+    const bad = await aapp.inject({ method: 'POST', url: '/api/v1/scans?async=true', headers: AH('write'), payload: { target: `oci-archive:${join(adir, 'elsewhere.tar')}` } });
+    expect(bad.statusCode).toBe(400);
+    const missing = join(adir, 'imports', 'missing.tar');
+    const r = await aapp.inject({ method: 'POST', url: '/api/v1/scans?async=true', headers: AH('write'), payload: { target: `oci-archive:${missing}` } });
+    expect(r.statusCode, r.body).toBe(202);
+    const id = (r.json() as J).job.id;
+    let job: J;
+    for (let i = 0; i < 50; i++) {
+      await work();
+      job = ((await aapp.inject({ method: 'GET', url: `/api/v1/jobs/${id}`, headers: AH('write') })).json() as J).job;
+      if (job.state === 'failed') break;
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    expect(job!).toMatchObject({ state: 'failed', attempts: 3, maxAttempts: 3 });
+    expect(job!.lastError).toContain('missing.tar');
+    expect(job!.result).toBeUndefined();
+    expect((await aapp.inject({ method: 'GET', url: '/api/v1/jobs/no-such-job', headers: AH('write') })).statusCode).toBe(404);
+  }, 60_000);
+
+  it('lists the new routes in the OpenAPI document', async () => {
+    const doc = (await aapp.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as J;
+    expect(doc.paths['/api/v1/jobs/{id}'].get).toBeDefined();
+    expect(doc.paths['/api/v1/scans'].post.responses['202']).toBeDefined();
+    expect(doc.paths['/api/v1/scans'].post.parameters.map((p: J) => p.name)).toContain('async');
+    expect(doc.paths['/api/v1/images/{digest}/vex'].get.parameters.map((p: J) => p.name)).toContain('format');
+  });
+});
+
+describe('retention job', () => {
+  it('deletes digests not seen for the configured days and not currently tagged, periodically', async () => {
+    const rdir = mkdtempSync(join(tmpdir(), 'drydock-retention-'));
+    let now = new Date('2025-01-01T00:00:00Z');
+    const clock: Clock = { now: () => now };
+    const rstore = await openStore({ kind: 'sqlite', path: join(rdir, 'store.sqlite') }, { clock });
+    const vdb = VulnDb.open(dbPath);
+    try {
+      const team = await rstore.createTeam('team-r', 'test');
+      const ctx = { teamId: team.id, actor: 'test' };
+      const D = (c: string) => `sha256:${c.repeat(64)}`;
+      await rstore.recordImage(ctx, { repository: 'r/app', digest: D('1'), tags: ['latest'] });
+      await rstore.recordImage(ctx, { repository: 'r/app', digest: D('2') });
+      // v1 moves from digest 3 to digest 4: digest 3 is no longer tagged
+      await rstore.recordImage(ctx, { repository: 'r/app', digest: D('3'), tags: ['v1'] });
+      await rstore.recordImage(ctx, { repository: 'r/app', digest: D('4'), tags: ['v1'] });
+      const digests = async () => (await rstore.listImages(ctx, { limit: 100 })).items.map((i) => i.digest.slice(7, 8)).sort().join('');
+      const opts = { once: true, retention: { days: 30, everyMs: 3_600_000 }, clock, deliver: { mailer: null } } as const;
+
+      now = new Date('2025-01-20T00:00:00Z');
+      await runWorker(rstore, vdb, opts);
+      expect(await digests()).toBe('1234');
+
+      now = new Date('2025-02-15T00:00:00Z');
+      // the next run is due an hour after the first
+      await runWorker(rstore, vdb, opts);
+      expect(await digests()).toBe('14');
+      const audit = await rstore.listAudit(ctx, { limit: 100 });
+      expect(audit.items.find((e) => e.action === 'image.retention')).toMatchObject({ actor: 'system:retention', details: { deleted: 2 } });
+
+      // a later run (due an hour after the one before) deletes what has aged since
+      await rstore.recordImage(ctx, { repository: 'r/other', digest: D('5') });
+      now = new Date('2025-03-30T00:00:00Z');
+      await rstore.recordImage(ctx, { repository: 'r/app', digest: D('1'), tags: ['latest'] });
+      await rstore.recordImage(ctx, { repository: 'r/app', digest: D('4'), tags: ['v1'] });
+      await runWorker(rstore, vdb, opts);
+      expect(await digests()).toBe('14');
+    } finally {
+      vdb.close();
+      await rstore.close();
+      rmSync(rdir, { recursive: true, force: true });
+    }
   });
 });

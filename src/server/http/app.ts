@@ -11,6 +11,8 @@ import { Metrics, storeGauges } from './metrics.js';
 import { OpenApiCollector, type RouteDoc } from './openapi.js';
 import type { ServerDeps } from './deps.js';
 import { registerRoutes } from './routes.js';
+import { registerWatchRoutes } from './routes-watch.js';
+import { registerWorkloadRoutes } from './routes-workloads.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -152,6 +154,8 @@ export async function buildApp(opts: AppOptions): Promise<DrydockApp> {
   app.get('/api/v1/openapi.json', { config: { openapi: { summary: 'this OpenAPI 3.1 document', tags: ['operations'], responses: { '200': 'the document' } } } }, async () => openapi.document(opts.version ?? '1.0.0'));
 
   registerRoutes(app, deps);
+  registerWorkloadRoutes(app, deps);
+  registerWatchRoutes(app, deps);
   await app.ready();
   return Object.assign(app as unknown as FastifyInstance, { vulnDb: db });
 }

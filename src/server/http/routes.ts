@@ -1,4 +1,4 @@
-/** The /api/v1 routes: ingest (scans, SBOM uploads, Dependency-Track), images and findings, triage, configuration. */
+/** The /api/v1 routes: ingest (scans, SBOM uploads, Dependency-Track), images and findings, triage, configuration, jobs. */
 import { createHash } from 'node:crypto';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -7,15 +7,18 @@ import { IssueLog } from '../../core/issues.js';
 import { parseReference } from '../../image/reference.js';
 import { parseTarget } from '../../image/target.js';
 import type { Inventory } from '../../model/package.js';
-import type { Finding, ScanResult } from '../../model/vuln.js';
+import type { Finding, ScanResult, VulnDbInfo } from '../../model/vuln.js';
+import { cycloneDxJustification } from '../../report/scan-common.js';
+import { scanCycloneDxDocument } from '../../report/scan-cyclonedx.js';
 import { scanOpenVexDocument } from '../../report/scan-openvex.js';
 import { decodeSbom } from '../../sbom/decode/index.js';
-import { sbomImage } from '../../scan/sbom.js';
-import type { Collection, FindingState, ImageRecord, RegistrySpec, RuleSpec, StoredFinding, TeamContext, TriageRecord, TriageState, VexJustification } from '../../store/index.js';
+import { sbomImage, type SbomOptions } from '../../scan/sbom.js';
+import { evaluateInventory } from '../../scan/scan.js';
+import type { Collection, FindingState, ImageRecord, Job, RegistrySpec, RuleSpec, Store, StoredFinding, TeamContext, TriageRecord, TriageState, VexJustification } from '../../store/index.js';
+import type { VulnDb } from '../../vulndb/index.js';
 import type { ServerDeps } from './deps.js';
 import { ApiError, notFound } from './errors.js';
 import { reevaluationLookupKeys } from '../reevaluate.js';
-import { evaluate } from './evaluate.js';
 import * as S from './schemas.js';
 
 type Json = Record<string, unknown>;
@@ -23,6 +26,28 @@ type Json = Record<string, unknown>;
 function ctxOf(req: FastifyRequest): TeamContext {
   if (!req.auth) throw new DrydockError('INTERNAL', `route ${req.routeOptions.url ?? req.url} ran without authentication`);
   return req.auth.ctx;
+}
+
+/** The queue of asynchronous scans (POST /api/v1/scans?async=true); the worker runs them. */
+export const SCAN_QUEUE = 'scan';
+
+/** What ingest needs: the store, the current vulnerability database and the clock. */
+export interface IngestDeps {
+  store: Store;
+  db: { get(): { db: VulnDb; info: VulnDbInfo } };
+  now: () => Date;
+}
+
+export interface ScanDeps extends IngestDeps {
+  sbomOptions: SbomOptions;
+}
+
+/** The body of POST /api/v1/scans (and the payload of a scan job). */
+export interface ScanRequest {
+  target: string;
+  repository?: string;
+  tags?: string[];
+  labels?: Record<string, string>;
 }
 
 export interface IngestImage {
@@ -44,9 +69,11 @@ export interface IngestResult {
  * findings. Each store call is its own transaction; a failure in between leaves an image without
  * findings that the next evaluation completes.
  */
-export async function ingest(deps: ServerDeps, ctx: TeamContext, image: IngestImage, inventory: Inventory): Promise<IngestResult> {
+export async function ingest(deps: IngestDeps, ctx: TeamContext, image: IngestImage, inventory: Inventory): Promise<IngestResult> {
   const inv: Inventory = { ...inventory, source: { ...inventory.source, digest: image.digest } };
-  const ev = evaluate(deps.db, inv, deps.now(), new IssueLog());
+  // precise detection, no suppressions: triage is the server's
+  const { db, info } = deps.db.get();
+  const ev = { findings: evaluateInventory(inv, db, { issues: new IssueLog(), now: deps.now() }), dbIdentity: info.digest };
   const rec = await deps.store.recordImage(ctx, {
     repository: image.repository,
     digest: image.digest,
@@ -66,6 +93,39 @@ export async function ingest(deps: ServerDeps, ctx: TeamContext, image: IngestIm
       counts: { new: diff.new.length, changed: diff.changed.length, resolved: diff.resolved.length, unchanged: diff.unchanged },
     },
   };
+}
+
+/**
+ * The target of a scan request, with the repository and tags a registry reference implies. Path targets
+ * must lie under one of `scanRoots` (when given); other kinds are refused (USAGE, a 400).
+ */
+export function checkScanTarget(req: ScanRequest, scanRoots?: readonly string[]): { target: ReturnType<typeof parseTarget>; repository?: string; tags: string[] } {
+  const t = parseTarget(req.target);
+  let repository = req.repository;
+  const tags = [...(req.tags ?? [])];
+  if (t.kind === 'registry') {
+    const ref = parseReference(t.ref ?? t.input);
+    repository ??= `${ref.registry}/${ref.repository}`;
+    if (ref.tag && !tags.includes(ref.tag)) tags.push(ref.tag);
+  } else if (t.kind === 'oci-dir' || t.kind === 'oci-archive' || t.kind === 'docker-archive') {
+    if (!t.path || (scanRoots && !scanRoots.some((r) => inside(r, t.path!)))) {
+      throw new ApiError('USAGE', `path target ${req.target} is outside the directories this server may read`, 400);
+    }
+  } else {
+    throw new ApiError('USAGE', `target kind ${t.kind} cannot be scanned by the server (use a registry reference, oci-dir:, oci-archive: or docker-archive:)`, 400);
+  }
+  return { target: t, tags, ...(repository ? { repository } : {}) };
+}
+
+/** Scans a target (pulling a registry image) and ingests it: the synchronous POST /scans and the worker's scan jobs. */
+export async function scanAndIngest(deps: ScanDeps, ctx: TeamContext, req: ScanRequest, scanRoots?: readonly string[]): Promise<IngestResult> {
+  const { target: t, tags, repository: named } = checkScanTarget(req, scanRoots);
+  deps.db.get(); // no database: 503 before the image is pulled
+  const inv = await sbomImage(t, { ...deps.sbomOptions, issues: new IssueLog() });
+  const digest = inv.source.digest;
+  if (!digest) throw new ApiError('USAGE', `target ${req.target} has no manifest digest`, 422);
+  const repository = named ?? repositoryOf(inv.source.name) ?? inv.source.name;
+  return ingest(deps, ctx, { repository, digest, tags, ...(req.labels ? { labels: req.labels } : {}) }, inv);
 }
 
 /** Decodes an uploaded SBOM; anything but a readable CycloneDX / SPDX JSON document is SBOM_INVALID (422). */
@@ -104,6 +164,46 @@ function page<T>(items: T[], next: string | undefined): { items: T[]; next?: str
 
 const TRIAGE_TO_VEX: Record<TriageState, string> = { affected: 'affected', not_affected: 'not_affected', false_positive: 'false_positive', accepted: 'affected' };
 
+/** ?format= of the VEX export */
+const vexQuery = { type: 'object', additionalProperties: false, properties: { format: { type: 'string', enum: ['openvex', 'cyclonedx'], default: 'openvex', description: 'openvex (v0.2.0) or cyclonedx (1.6 BOM with vulnerabilities and analysis)' } } } as const;
+/** ?async= of POST /scans */
+const scanQuery = { type: 'object', additionalProperties: false, properties: { async: { type: 'boolean', description: 'queue the scan and answer 202 with a job (default: the server setting, else false)' } } } as const;
+
+/**
+ * A triage record as a CycloneDX analysis (CycloneDX 1.6 "vulnerability.analysis"): affected is
+ * exploitable, accepted is exploitable that will not be fixed before its date, false positives keep
+ * their own state.
+ */
+function cycloneDxAnalysis(t: TriageRecord): Json {
+  const a: Json = {};
+  switch (t.state) {
+    case 'affected': a.state = 'exploitable'; break;
+    case 'false_positive': a.state = 'false_positive'; break;
+    case 'not_affected': {
+      a.state = 'not_affected';
+      const j = cycloneDxJustification(t.justification);
+      if (j) a.justification = j;
+      break;
+    }
+    case 'accepted': a.state = 'exploitable'; a.response = ['will_not_fix']; break;
+  }
+  a.detail = [`${triageRule(t)}`, t.justification && !a.justification ? `justification: ${t.justification}` : '', t.reason ?? ''].filter(Boolean).join('; ');
+  a.lastUpdated = t.updatedAt;
+  return a;
+}
+
+/** A job as the API shows it (no lease). */
+function jobView(j: Job): Json {
+  const p = j.payload as Json;
+  const request: Json = {};
+  for (const k of ['target', 'repository', 'tags', 'labels']) if (p[k] !== undefined) request[k] = p[k];
+  return {
+    id: j.id, queue: j.queue, state: j.state, attempts: j.attempts, maxAttempts: j.maxAttempts, runAt: j.runAt,
+    ...(j.lastError ? { lastError: j.lastError } : {}),
+    request,
+  };
+}
+
 function triageRule(t: TriageRecord): string {
   return `${t.state}${t.until ? ` until ${t.until}` : ''} by ${t.updatedBy} at ${t.updatedAt}`;
 }
@@ -121,33 +221,70 @@ export function registerRoutes(app: FastifyInstance, deps: ServerDeps): void {
 
   // ------------------------------------------------------------ ingest
 
-  app.post<{ Body: { target: string; repository?: string; tags?: string[]; labels?: Record<string, string> } }>('/api/v1/scans', {
-    schema: { body: S.scanBody },
-    config: R('write', 'scan a target now (synchronous) and store its image, inventory and findings', ['ingest'], { '201': 'scanned and stored', '404': 'the image does not exist', '422': 'the image cannot be read', '503': 'no vulnerability database' }),
+  // a server setting may make every scan asynchronous; ?async=true|false decides per request
+  const asyncByDefault = (deps as ServerDeps & { asyncScans?: boolean }).asyncScans === true;
+
+  app.post<{ Body: ScanRequest; Querystring: { async?: boolean } }>('/api/v1/scans', {
+    schema: { body: S.scanBody, querystring: scanQuery },
+    config: R('write', 'scan a target and store its image, inventory and findings: synchronous (201), or with ?async=true a queued job (202, GET /api/v1/jobs/{id})', ['ingest'], { '201': 'scanned and stored', '202': 'queued: {job}; Location names the job', '404': 'the image does not exist', '422': 'the image cannot be read', '503': 'no vulnerability database' }),
   }, async (req, reply) => {
     const ctx = ctxOf(req);
-    const t = parseTarget(req.body.target);
-    let repository = req.body.repository;
-    const tags = [...(req.body.tags ?? [])];
-    if (t.kind === 'registry') {
-      const ref = parseReference(t.ref ?? t.input);
-      repository ??= `${ref.registry}/${ref.repository}`;
-      if (ref.tag && !tags.includes(ref.tag)) tags.push(ref.tag);
-    } else if (t.kind === 'oci-dir' || t.kind === 'oci-archive' || t.kind === 'docker-archive') {
-      if (!t.path || !deps.scanRoots.some((r) => inside(r, t.path!))) {
-        throw new ApiError('USAGE', `path target ${req.body.target} is outside the directories this server may read`, 400);
-      }
-    } else {
-      throw new ApiError('USAGE', `target kind ${t.kind} cannot be scanned by the server (use a registry reference, oci-dir:, oci-archive: or docker-archive:)`, 400);
+    if (req.query.async ?? asyncByDefault) {
+      // refuse what would fail anyway before queueing: bad targets (400), no database (503)
+      checkScanTarget(req.body, deps.scanRoots);
+      deps.db.get();
+      const b = req.body;
+      const request: ScanRequest = { target: b.target, ...(b.repository ? { repository: b.repository } : {}), ...(b.tags?.length ? { tags: [...b.tags] } : {}), ...(b.labels ? { labels: b.labels } : {}) };
+      // the same request while one is queued or running is that job
+      const key = createHash('sha256').update(JSON.stringify([ctx.teamId, request.target, request.repository ?? '', request.tags ?? [], Object.entries(request.labels ?? {}).sort()])).digest('hex');
+      const { id } = await store.enqueueJob({ queue: SCAN_QUEUE, teamId: ctx.teamId, dedupeKey: key, maxAttempts: 3, payload: { ...request, actor: ctx.actor } });
+      const job = await store.getJob(id);
+      if (!job) throw new DrydockError('INTERNAL', `scan job ${id} vanished after it was queued`);
+      return reply.code(202).header('location', `/api/v1/jobs/${id}`).send({ job: jobView(job) });
     }
-    deps.db.get(); // no database: 503 before the image is pulled
-    const inv = await sbomImage(t, { ...deps.sbomOptions, issues: new IssueLog() });
-    const digest = inv.source.digest;
-    if (!digest) throw new ApiError('USAGE', `target ${req.body.target} has no manifest digest`, 422);
-    repository ??= repositoryOf(inv.source.name) ?? inv.source.name;
-    const result = await ingest(deps, ctx, { repository, digest, tags, ...(req.body.labels ? { labels: req.body.labels } : {}) }, inv);
-    return reply.code(201).send(result);
+    return reply.code(201).send(await scanAndIngest(deps, ctx, req.body, deps.scanRoots));
   });
+
+  app.get<{ Params: { id: string } }>('/api/v1/jobs/:id', {
+    schema: { params: S.idParams },
+    config: R('read', 'the state of a queued job of the team (asynchronous scans); a finished scan names its image and evaluation', ['ingest'], { '200': '{job}', '404': 'unknown job, or a job of another team' }),
+  }, async (req) => {
+    const ctx = ctxOf(req);
+    const job = await store.getJob(req.params.id);
+    if (!job || job.teamId !== ctx.teamId) throw notFound(`job ${req.params.id}`);
+    const view = jobView(job);
+    if (job.state === 'done' && job.queue === SCAN_QUEUE) {
+      const result = await scanJobResult(ctx, job.id);
+      if (result) view.result = result;
+    }
+    return { job: view };
+  });
+
+  /**
+   * What a finished scan job stored, from the audit log: the worker acts as "<token>/job:<id>". The store
+   * keeps no job results; entries older than the last 5,000 of the team are not searched.
+   */
+  async function scanJobResult(ctx: TeamContext, jobId: string): Promise<Json | undefined> {
+    const actor = `/job:${jobId}`;
+    const out: Json = {};
+    let after: string | undefined;
+    for (let pages = 0; pages < 5; pages++) {
+      const p = await store.listAudit(ctx, { limit: 1000, ...(after ? { after } : {}) });
+      for (const e of p.items) {
+        if (!e.actor.endsWith(actor)) continue;
+        if (e.action === 'image.record' && !out.image) {
+          const at = e.object.lastIndexOf('@sha');
+          out.image = { repository: e.object.slice(0, at), digest: e.object.slice(at + 1) };
+        } else if (e.action === 'findings.evaluate' && !out.evaluation && e.details) {
+          const d = e.details as Record<string, unknown>;
+          out.evaluation = { id: d.evaluationId, dbIdentity: d.dbIdentity, at: e.at, counts: { new: d.new, changed: d.changed, resolved: d.resolved, unchanged: d.unchanged } };
+        }
+      }
+      if ((out.image && out.evaluation) || !p.next) break;
+      after = p.next;
+    }
+    return out.image ? out : undefined;
+  }
 
   app.post<{ Body: Json; Querystring: { repository?: string; digest?: string; tag?: string } }>('/api/v1/sboms', {
     schema: { body: S.sbomBody, querystring: S.sbomQuery },
@@ -306,10 +443,10 @@ export function registerRoutes(app: FastifyInstance, deps: ServerDeps): void {
     return { ...(current ? { current } : {}), history };
   });
 
-  app.get<{ Params: { digest: string } }>('/api/v1/images/:digest/vex', {
-    schema: { params: S.digestParams },
-    config: R('read', 'the image\'s findings and triage as an OpenVEX document', ['findings'], { '200': 'OpenVEX v0.2.0', '404': 'no image of the team has this digest' }),
-  }, async (req) => {
+  app.get<{ Params: { digest: string }; Querystring: { format?: 'openvex' | 'cyclonedx' } }>('/api/v1/images/:digest/vex', {
+    schema: { params: S.digestParams, querystring: vexQuery },
+    config: R('read', 'the image\'s findings and triage as VEX: OpenVEX (default) or, with ?format=cyclonedx, a CycloneDX 1.6 BOM with vulnerabilities and analysis', ['findings'], { '200': 'OpenVEX v0.2.0, or CycloneDX 1.6 JSON', '404': 'no image of the team has this digest' }),
+  }, async (req, reply) => {
     const ctx = ctxOf(req);
     const { digest } = req.params;
     const images = await imagesOf(ctx, digest);
@@ -350,6 +487,15 @@ export function registerRoutes(app: FastifyInstance, deps: ServerDeps): void {
       findings,
       issues: [],
     };
+    if (req.query.format === 'cyclonedx') {
+      const doc = scanCycloneDxDocument(result, { showSuppressed: true, cyclonedxVersion: '1.6' });
+      for (const v of (doc.vulnerabilities as Json[] | undefined) ?? []) {
+        const t = triage.get(v.id as string);
+        if (t) v.analysis = cycloneDxAnalysis(t);
+        else delete v.analysis;
+      }
+      return reply.type('application/vnd.cyclonedx+json; version=1.6').send(JSON.stringify(doc));
+    }
     return scanOpenVexDocument(result, { showSuppressed: true });
   });
 

@@ -140,6 +140,7 @@ export const ruleBody = {
     target: { type: 'string', minLength: 1, maxLength: 2048 },
     secretRef: { type: 'string', minLength: 1, maxLength: 200 },
     toOwners: { type: 'boolean' },
+    digest: { type: 'string', enum: ['hourly', 'daily'] },
     filter: {
       type: 'object',
       additionalProperties: false,

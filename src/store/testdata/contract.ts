@@ -10,7 +10,7 @@ import type { Finding } from '../../model/vuln.js';
 import { LATEST_SCHEMA, MIGRATIONS } from '../migrations.js';
 import type { OpenStoreOptions } from '../open.js';
 import { findingEventId } from '../sql-store.js';
-import type { Store, TeamContext } from '../types.js';
+import type { Store, TeamContext, WorkloadInput } from '../types.js';
 
 export interface StoreFactory {
   /** opens a store on the suite's database (the same database every time) */
@@ -538,6 +538,79 @@ export function describeStore(name: string, setup: () => Promise<StoreFactory | 
         expect(await store.rules.list(B)).toEqual([]);
         await expectCode(store.rules.create(A, { name: 'bad', channel: 'pager' as 'email', target: 'x', filter: {}, enabled: true }), 'STORE_INPUT_INVALID');
         expect(await store.rules.delete(A, rule.id)).toBe(true);
+      });
+    });
+
+    describe('workloads', () => {
+      const w = (name: string, digest: number | undefined, extra: Partial<WorkloadInput> = {}): WorkloadInput => ({
+        kind: 'pod', namespace: 'shop', name, container: 'app', image: `registry.example.com/shop/${name}:1`, node: 'node-1',
+        ...(digest !== undefined ? { digest: digestOf(`77${digest}`) } : {}), ...extra,
+      });
+
+      it('replaces the set of one source, keeps other sources, and links workloads to digests across teams', async () => {
+        const src = `cluster ${SQL_NASTY}`;
+        const first = [
+          w('web-1', 1, { owner: { kind: 'Deployment', name: 'web' }, labels: { app: 'web', team: 'payments, sre', owner: 'alice@example.com' } }),
+          w('web-2', 1, { owner: { kind: 'Deployment', name: 'web' } }),
+          w('db-0', 2, { owner: { kind: 'StatefulSet', name: 'db' } }),
+          w('pending', undefined),
+        ];
+        expect(await store.putWorkloads(A, src, first)).toEqual({ added: 4, changed: 0, removed: 0, unchanged: 0 });
+        await store.putWorkloads(A, 'host-1', [w('nginx', 1, { kind: 'container', namespace: '', container: 'nginx' })]);
+        await store.putWorkloads(B, src, [w('other-team', 1)]);
+
+        const all = await store.listWorkloads(A, { limit: 1000 });
+        expect(all.items.map((x) => `${x.source}|${x.namespace}/${x.name}`)).toEqual([
+          `${src}|shop/db-0`, `${src}|shop/pending`, `${src}|shop/web-1`, `${src}|shop/web-2`, 'host-1|/nginx',
+        ]);
+        const web1 = all.items.find((x) => x.name === 'web-1')!;
+        expect(web1).toMatchObject({ teamId: A.teamId, kind: 'pod', owner: { kind: 'Deployment', name: 'web' }, owners: ['alice@example.com', 'payments', 'sre'], node: 'node-1', digest: digestOf('771') });
+        expect(all.items.find((x) => x.name === 'pending')?.digest).toBeUndefined();
+        expect((await store.listWorkloads(A, { digest: digestOf('771') })).items.map((x) => x.name)).toEqual(['web-1', 'web-2', 'nginx']);
+        expect((await store.listWorkloads(B, { limit: 1000 })).items.map((x) => x.name)).toEqual(['other-team']);
+
+        // the next report of the source: one pod gone, one moved to another image, one new; other sources untouched
+        clock.advance(30_000);
+        const second = [first[0]!, w('web-2', 2, { owner: { kind: 'Deployment', name: 'web' } }), first[2]!, w('web-3', 1)];
+        expect(await store.putWorkloads(A, src, second)).toEqual({ added: 1, changed: 1, removed: 1, unchanged: 2 });
+        const after = await store.listWorkloads(A, { source: src });
+        expect(after.items.map((x) => x.name)).toEqual(['db-0', 'web-1', 'web-2', 'web-3']);
+        const web1b = after.items.find((x) => x.name === 'web-1')!;
+        expect(web1b.firstSeen).toBe(web1.firstSeen);
+        expect(Date.parse(web1b.lastSeen)).toBe(Date.parse(web1.lastSeen) + 30_000);
+        expect((await store.listWorkloads(A, { source: 'host-1' })).items).toHaveLength(1);
+
+        const linked = await store.workloadsByDigests([digestOf('771'), digestOf('999')]);
+        expect(linked.map((x) => `${x.teamId === A.teamId ? 'A' : 'B'}:${x.name}`).sort()).toEqual(['A:nginx', 'A:web-1', 'A:web-3', 'B:other-team']);
+        expect(await store.workloadsByDigests([])).toEqual([]);
+
+        // an identical report changes nothing and writes no audit row
+        const auditBefore = (await store.listAudit(A, { limit: 1 })).items[0]!.id;
+        expect(await store.putWorkloads(A, src, second)).toEqual({ added: 0, changed: 0, removed: 0, unchanged: 4 });
+        expect((await store.listAudit(A, { limit: 1 })).items[0]!.id).toBe(auditBefore);
+        // an empty report clears the source
+        expect((await store.putWorkloads(A, src, [])).removed).toBe(4);
+        expect((await store.listWorkloads(A, { source: src })).items).toEqual([]);
+      });
+
+      it('pages with a keyset cursor and refuses bad reports', async () => {
+        const many = Array.from({ length: 25 }, (_, i) => w(`p-${String(i).padStart(2, '0')}`, i));
+        await store.putWorkloads(A, 'paging', many);
+        const seen: string[] = [];
+        let after: string | undefined;
+        do {
+          const p = await store.listWorkloads(A, { source: 'paging', limit: 10, ...(after ? { after } : {}) });
+          seen.push(...p.items.map((x) => x.name));
+          after = p.next;
+        } while (after);
+        expect(seen).toEqual(many.map((x) => x.name));
+        await expectCode(store.putWorkloads(A, 'paging', [w('dup', 1), w('dup', 2)]), 'STORE_INPUT_INVALID');
+        await expectCode(store.putWorkloads(A, '', [w('x', 1)]), 'STORE_INPUT_INVALID');
+        await expectCode(store.putWorkloads(A, 's', [w('x', 1, { kind: 'vm' as 'pod' })]), 'STORE_INPUT_INVALID');
+        await expectCode(store.putWorkloads(A, 's', [w('x', 1, { digest: 'latest' })]), 'STORE_INPUT_INVALID');
+        await expectCode(store.listWorkloads(A, { after: 'bogus' }), 'STORE_INPUT_INVALID');
+        // a refused report leaves the previous set in place
+        expect((await store.listWorkloads(A, { source: 'paging', limit: 1000 })).items).toHaveLength(25);
       });
     });
   });

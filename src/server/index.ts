@@ -94,7 +94,9 @@ export function watchDatabase(handle: VulnDbHandle, store: Store, everyMs: numbe
   handle.onIdentityChange = (from, to) => {
     void enqueueReevaluation(store, { fromIdentity: from, toIdentity: to }).catch(onError);
   };
-  handle.ready(); // opens the database now: its identity is the one later changes are measured from
+  // opened now: its identity is the one later changes are measured from. A database updated while no server
+  // ran is caught up here: from the identity of the newest evaluation when the change log still holds it
+  if (handle.ready()) void catchUp(handle, store).catch(onError);
   const t = everyMs > 0 ? setInterval(() => handle.ready(), everyMs) : undefined;
   t?.unref();
   return { stop: () => t && clearInterval(t) };
@@ -132,4 +134,12 @@ export async function startWorker(opts: StartWorkerOptions): Promise<{ done: Pro
       if (ownStore) await store.close();
     },
   };
+}
+
+async function catchUp(handle: VulnDbHandle, store: Store): Promise<void> {
+  const last = await store.lastEvaluationIdentity();
+  const { db, info } = handle.get();
+  if (!last || last === info.digest) return;
+  const known = db.history().some((h) => h.digest === last);
+  await enqueueReevaluation(store, known ? { fromIdentity: last, toIdentity: info.digest } : { toIdentity: info.digest, full: true });
 }

@@ -634,6 +634,11 @@ export class SqlStore implements Store {
     }));
   }
 
+  async lastEvaluationIdentity(): Promise<string | undefined> {
+    const rows = await this.#db.all<{ db_identity: string }>('SELECT db_identity FROM evaluations ORDER BY id DESC LIMIT 1');
+    return rows[0]?.db_identity;
+  }
+
   // ---------------------------------------------------------------- triage
 
   async setTriage(ctx: TeamContext, input: TriageInput): Promise<TriageRecord> {

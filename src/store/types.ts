@@ -484,6 +484,8 @@ export interface Store {
   applyEvaluation(ctx: TeamContext, digest: string, findings: readonly Finding[], dbIdentity: string): Promise<EvaluationDiff>;
   listFindings(ctx: TeamContext, digest: string, filter?: FindingFilter): Promise<Page<StoredFinding>>;
   listEvaluations(ctx: TeamContext, digest: string): Promise<EvaluationRecord[]>;
+  /** the vulnerability-database identity of the newest evaluation, across teams (undefined: none yet) */
+  lastEvaluationIdentity(): Promise<string | undefined>;
 
   // triage
   setTriage(ctx: TeamContext, input: TriageInput): Promise<TriageRecord>;

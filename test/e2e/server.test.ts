@@ -178,6 +178,36 @@ describe('drydock server: a database update re-evaluates stored images and notif
   }, 60_000);
 });
 
+describe('drydock server: a database updated while it was down is caught up at start', () => {
+  it('re-evaluates from the identity of the newest evaluation when the server starts again', async () => {
+    const dir = join(work, 'catchup');
+    mkdirSync(dir, { recursive: true });
+    const db = await makeVulnDb(dir);
+    const dataDir = join(dir, 'data');
+    const token = await createToken(['--team', 'platform', '--data-dir', dataDir, '--store', 'sqlite:']);
+    const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    let s = await startServer({ dataDir, store: 'sqlite:', listen: '127.0.0.1:0', vulnDbPath: db, dbWatchMs: 0 });
+    const up = await fetch(`${s.url}/api/v1/sboms?repository=registry.example.com/team/app&digest=${DIGEST_A}`, { method: 'POST', headers: auth, body: JSON.stringify(cyclonedx([['minimist', '1.2.5']])) });
+    expect(up.status).toBe(201);
+    await s.close();
+    const feed = join(dir, 'more');
+    mkdirSync(feed, { recursive: true });
+    writeFileSync(join(feed, 'GHSA-xvch-5gv4-984h.json'), JSON.stringify({ id: 'GHSA-xvch-5gv4-984h', modified: '2024-06-01T00:00:00Z', aliases: ['CVE-2021-44906'], affected: [{ package: { ecosystem: 'npm', name: 'minimist' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '1.0.0' }, { fixed: '1.2.6' }] }] }] }));
+    await importFeeds(db, [{ path: feed }]);
+    s = await startServer({ dataDir, store: 'sqlite:', listen: '127.0.0.1:0', vulnDbPath: db, dbWatchMs: 0 });
+    try {
+      let found: J[] = [];
+      for (let i = 0; i < 100 && found.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        found = ((await (await fetch(`${s.url}/api/v1/images/${DIGEST_A}/findings`, { headers: auth })).json()) as J).items;
+      }
+      expect(found.map((f: J) => f.vulnerabilityId)).toEqual(['CVE-2021-44906']);
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
+});
+
 if (havePg) {
   describe('drydock server over loopback (PostgreSQL)', () => {
     const name = `drydock_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;

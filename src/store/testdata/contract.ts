@@ -333,6 +333,9 @@ export function describeStore(name: string, setup: () => Promise<StoreFactory | 
         ]);
         expect((await store.listFindings(B, d)).items).toEqual([]);
         expect(await store.listEvaluations(B, d)).toEqual([]);
+        // the identity of the newest evaluation, across teams: where a restarted server catches up from
+        await store.applyEvaluation(B, digestOf(uniq('fnd-b')), [], 'sha256:db-newest');
+        expect(await store.lastEvaluationIdentity()).toBe('sha256:db-newest');
       });
 
       it('pages an image\'s findings with a keyset cursor', async () => {

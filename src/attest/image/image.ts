@@ -13,7 +13,7 @@ import { digestOf } from '../../core/digest.js';
 import { DrydockError } from '../../core/errors.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { INDEX_MEDIA_TYPES, type Descriptor, type RawManifest, type RegistryOptions, type Target } from '../../image/types.js';
-import { digestsToSign, type KeylessSigner } from '../../sign/image/index.js';
+import { digestsToSign, signDsseBundle, type KeylessSigner } from '../../sign/image/index.js';
 import { attachedTag } from '../../sign/image/payload.js';
 import { CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION, BUNDLE_ANNOTATION, SIGNATURE_ANNOTATION } from '../../sign/image/payload.js';
 import {
@@ -22,10 +22,8 @@ import {
   EMPTY_CONFIG,
   EMPTY_CONFIG_DESCRIPTOR,
   buildBundleReferrer,
-  buildDsseBundle,
   parseDsseBundle,
   publicKeyHint,
-  type VerificationMaterialJson,
 } from '../../sign/image/bundle.js';
 import { buildSignatureManifest, parseSignatureManifest } from '../../sign/image/sig-manifest.js';
 import { COSIGN_KIND_ATTS, openSignatureStore, type SignatureStore } from '../../sign/image/store.js';
@@ -109,20 +107,7 @@ async function storeCosign(store: SignatureStore, subject: string, envelope: Env
 
 async function storeBundle(store: SignatureStore, subject: Descriptor, statement: Statement, predicateType: string, signer: Signer, clock: Clock): Promise<{ location: string; added: boolean; envelope: Envelope }> {
   const body = Buffer.from(JSON.stringify(statement), 'utf8');
-  const signedData = pae(INTOTO_PAYLOAD_TYPE, body);
-  const signature = await signer.sign(signedData);
-  let material: VerificationMaterialJson;
-  if (isKeyless(signer)) {
-    if (signer.bundleMaterial) material = await signer.bundleMaterial(signedData, signature);
-    else {
-      const [leaf] = await signer.certificateChain();
-      if (!leaf) throw new DrydockError('SIGSTORE_ERROR', 'the keyless signer returned no certificate');
-      material = { certificate: { rawBytes: new X509Certificate(leaf).raw.toString('base64') }, tlogEntries: [] };
-    }
-  } else {
-    material = { publicKey: { hint: publicKeyHint(createPublicKey(signer.publicKeyPem())) }, tlogEntries: [] };
-  }
-  const bundle = buildDsseBundle(body, signature, material);
+  const { bundle, signature } = await signDsseBundle(body, signer);
   const { manifest, layer } = buildBundleReferrer(bundle, subject, clock.now(), predicateType);
   await store.putBlob(EMPTY_CONFIG_DESCRIPTOR, EMPTY_CONFIG);
   await store.putBlob(layer, bundle);

@@ -119,8 +119,11 @@ async function signOneCosign(store: SignatureStore, subject: Descriptor, signer:
   return { digest: subject.digest, location: `tag ${store.name}:${tag} layer ${next.length - 1}`, added: true };
 }
 
-async function signOneBundle(store: SignatureStore, subject: Descriptor, signer: Signer, annotations: Record<string, string>, clock: Clock): Promise<SignedManifest> {
-  const statement = signStatement(subject.digest, annotations);
+/**
+ * A statement signed in a DSSE envelope and wrapped in a Sigstore bundle v0.3: the keyless signer's verification
+ * material (certificate, log entry, timestamps), or the key's hint. Image signatures and attestations share it.
+ */
+export async function signDsseBundle(statement: Buffer, signer: Signer): Promise<{ bundle: Buffer; signature: Buffer }> {
   const signedData = pae(INTOTO_PAYLOAD_TYPE, statement);
   const signature = await signer.sign(signedData);
   let material: VerificationMaterialJson;
@@ -135,7 +138,11 @@ async function signOneBundle(store: SignatureStore, subject: Descriptor, signer:
   } else {
     material = { publicKey: { hint: publicKeyHint(createPublicKey(signer.publicKeyPem())) }, tlogEntries: [] };
   }
-  const bundle = buildDsseBundle(statement, signature, material);
+  return { bundle: buildDsseBundle(statement, signature, material), signature };
+}
+
+async function signOneBundle(store: SignatureStore, subject: Descriptor, signer: Signer, annotations: Record<string, string>, clock: Clock): Promise<SignedManifest> {
+  const { bundle } = await signDsseBundle(signStatement(subject.digest, annotations), signer);
   const { manifest, layer } = buildBundleReferrer(bundle, subject, clock.now());
   await store.putBlob(EMPTY_CONFIG_DESCRIPTOR, EMPTY_CONFIG);
   await store.putBlob(layer, bundle);

@@ -79,3 +79,16 @@ export function reportError(e: unknown, stderr: NodeJS.WritableStream = process.
   stderr.write(`drydock: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   return EXIT.runtime;
 }
+
+/** Resolves at the first SIGINT or SIGTERM (the long-running commands: server, worker, agent). */
+export function untilInterrupted(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { DrydockError } from '../../core/errors.js';
+import { untilInterrupted } from '../context.js';
 import type { FormatName } from '../format.js';
 import { addOptions, parseDuration, resolveOptions, type OptionKey } from '../options.js';
 
@@ -61,15 +62,7 @@ export function agentCommand(): Command {
     });
     agent.start();
     log(`drydock agent reporting to ${server} every ${intervalMs / 1000}s${kube ? ` (cluster ${kube.clusterName})` : ''}${runtime ? ` (runtime ${runtime.name})` : ''}`);
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await untilInterrupted();
     await agent.stop();
     await kube?.stop();
   });

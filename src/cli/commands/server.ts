@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { DrydockError } from '../../core/errors.js';
+import { untilInterrupted } from '../context.js';
 import { defaultDataDir } from '../../core/paths.js';
 import { dbPathOf } from '../db-options.js';
 import type { FormatName } from '../format.js';
@@ -37,15 +38,7 @@ export function serverCommand(): Command {
       logger: false,
     });
     process.stderr.write(`drydock server listening on ${running.url} (store ${running.store.location})\n`);
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await untilInterrupted();
     await running.close();
   });
 
@@ -101,15 +94,7 @@ export function workerCommand(): Command {
       },
     });
     if (!quiet) process.stderr.write('drydock worker running (Ctrl-C to stop)\n');
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await untilInterrupted();
     await w.stop();
   });
   return cmd;

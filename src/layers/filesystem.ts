@@ -24,6 +24,20 @@ import { type ContentRef, LayerTable, TYPE_DIR, TYPE_FILE, TYPE_HARDLINK, TYPE_S
 import type { FileMeta, FileSelector, LayerEntry, LayerSummary, Limits } from './types.js';
 import { createLimitCounter, walkLayer, type LimitCounter } from './walk.js';
 
+/** Up to `length` bytes at `offset` of an open file of `size` bytes (fewer at its end, none past it). */
+export async function readRangeOf(fh: FileHandle, offset: number, length: number, size: number): Promise<Buffer> {
+  const end = Math.min(offset + length, size);
+  if (end <= offset) return Buffer.alloc(0);
+  const out = Buffer.allocUnsafe(end - offset);
+  let got = 0;
+  while (got < out.length) {
+    const { bytesRead } = await fh.read(out, got, out.length - got, offset + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got === out.length ? out : out.subarray(0, got);
+}
+
 export interface BuildOptions {
   selectors?: FileSelector[];
   cache?: LayerCache | null;
@@ -328,16 +342,7 @@ class RangeReader {
       const st = await fh.stat();
       if (ref.kind === 'disk' && !st.isFile()) return undefined;
       if (ref.kind === 'file' && !(await this.#check(ref, fh, st.size, path, layerDigest))) return undefined;
-      const end = Math.min(offset + length, st.size);
-      if (end <= offset) return Buffer.alloc(0);
-      const out = Buffer.allocUnsafe(end - offset);
-      let got = 0;
-      while (got < out.length) {
-        const { bytesRead } = await fh.read(out, got, out.length - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return got === out.length ? out : out.subarray(0, got);
+      return await readRangeOf(fh, offset, length, st.size);
     } catch (e) {
       this.#failed(ref, path, layerDigest, e as Error);
       return undefined;

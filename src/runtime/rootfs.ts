@@ -13,7 +13,7 @@ import { constants as fsc } from 'node:fs';
 import { lstat, open, opendir, readlink, type FileHandle } from 'node:fs/promises';
 import { DrydockError } from '../core/errors.js';
 import type { IssueLog } from '../core/issues.js';
-import type { ImageFilesystem } from '../layers/filesystem.js';
+import { readRangeOf, type ImageFilesystem } from '../layers/filesystem.js';
 import { joinPath, normaliseQueryPath } from '../layers/paths.js';
 import { compileSelectors } from '../layers/selectors.js';
 import type { EntryType, FileMeta, FileSelector, LayerEntry, LayerSummary } from '../layers/types.js';
@@ -333,16 +333,7 @@ export class RunningFilesystem implements ImageFilesystem {
       return undefined;
     }
     try {
-      const end = Math.min(offset + length, e.size);
-      if (end <= offset) return Buffer.alloc(0);
-      const out = Buffer.allocUnsafe(end - offset);
-      let got = 0;
-      while (got < out.length) {
-        const { bytesRead } = await fh.read(out, got, out.length - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return got === out.length ? out : out.subarray(0, got);
+      return await readRangeOf(fh, offset, length, e.size);
     } finally {
       await fh.close();
     }

@@ -21,7 +21,7 @@ import { openCache } from '../scan/inspect.js';
 import { postProcess, selectCatalogers } from '../scan/sbom.js';
 import { classify, compareTrees, diffInventories, ownersOf, PACKAGE_DB_GLOBS, PACKAGE_DB_PATHS, settlePending, type HashBudget } from './compare.js';
 import { containerdRuntime, type ContainerdOptions } from './containerd.js';
-import { podmanRuntime, type PodmanOptions } from './podman.js';
+import { dockerRuntime, podmanRuntime, type PodmanOptions } from './podman.js';
 import { parsePid, procRoot, readMounts, rootDevice } from './procfs.js';
 import { hashWalked, RunningFilesystem, walkRoot, type RootWalkLimits } from './rootfs.js';
 import type { ContainerRuntime, DriftReport, RunningContainer } from './types.js';
@@ -76,21 +76,28 @@ export interface DriftSubject {
 }
 
 /** The runtime `ps --runtime NAME` asks. */
-export function runtimeNamed(name: string, opts: { podman?: PodmanOptions; containerd?: ContainerdOptions } = {}): ContainerRuntime {
+export function runtimeNamed(name: string, opts: { podman?: PodmanOptions; containerd?: ContainerdOptions; docker?: { host?: string } } = {}): ContainerRuntime {
   if (name === 'podman') return podmanRuntime(opts.podman);
   if (name === 'containerd') return containerdRuntime(opts.containerd);
-  throw new DrydockError('USAGE', `unsupported runtime ${JSON.stringify(name)}; use podman or containerd`);
+  if (name === 'docker') return dockerRuntime(opts.docker);
+  throw new DrydockError('USAGE', `unsupported runtime ${JSON.stringify(name)}; use podman, containerd or docker`);
 }
 
-/** Resolves `podman://ID|NAME`, `containerd://NAMESPACE/ID` or `proc://PID` to a process and the image to compare with. */
+/** Resolves `podman://ID|NAME`, `containerd://NAMESPACE/ID`, `docker://ID|NAME` or `proc://PID` to a process and the image to compare with. */
 export async function resolveDriftTarget(target: string, opts: DriftOptions = {}): Promise<DriftSubject> {
   const m = /^([a-z]+):\/\/(.+)$/.exec(target);
-  if (!m) throw new DrydockError('TARGET_INVALID', `invalid container ${JSON.stringify(target)}; use podman://ID|NAME, containerd://NAMESPACE/ID or proc://PID`);
+  if (!m) throw new DrydockError('TARGET_INVALID', `invalid container ${JSON.stringify(target)}; use podman://ID|NAME, containerd://NAMESPACE/ID, docker://ID|NAME or proc://PID`);
   const [, scheme, rest] = m as unknown as [string, string, string];
   if (scheme === 'podman') {
     const rt = opts.runtime ?? podmanRuntime(opts.podman);
     const c = await rt.inspect(rest);
     if (c.pid === undefined) throw new DrydockError('CONTAINER_NOT_FOUND', `podman://${rest}: the container is not running (state ${c.state})`);
+    return { target, runtime: rt.name, container: c, pid: c.pid, imageTarget: opts.image ?? rt.imageTarget(c) };
+  }
+  if (scheme === 'docker') {
+    const rt = opts.runtime?.name === 'docker' ? opts.runtime : dockerRuntime();
+    const c = await rt.inspect(rest);
+    if (c.pid === undefined) throw new DrydockError('CONTAINER_NOT_FOUND', `docker://${rest}: the container is not running (state ${c.state})`);
     return { target, runtime: rt.name, container: c, pid: c.pid, imageTarget: opts.image ?? rt.imageTarget(c) };
   }
   if (scheme === 'containerd') {
@@ -107,7 +114,7 @@ export async function resolveDriftTarget(target: string, opts: DriftOptions = {}
     const c: RunningContainer = { runtime: 'proc', id: String(pid), name: String(pid), image: opts.image, repoDigests: [], state: 'running', labels: {}, pid, rootfs: procRoot(pid), mounts: [] };
     return { target, runtime: 'proc', container: c, pid, imageTarget: opts.image };
   }
-  throw new DrydockError('TARGET_INVALID', `unsupported container scheme ${scheme}:// in ${JSON.stringify(target)}; use podman://, containerd:// or proc://`);
+  throw new DrydockError('TARGET_INVALID', `unsupported container scheme ${scheme}:// in ${JSON.stringify(target)}; use podman://, containerd://, docker:// or proc://`);
 }
 
 function locate(fs: ImageFilesystem) {

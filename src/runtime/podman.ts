@@ -111,14 +111,20 @@ function checkRef(idOrName: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(idOrName)) throw new DrydockError('TARGET_INVALID', `invalid podman container id or name ${JSON.stringify(idOrName)}`);
 }
 
-/** The REST API over a unix socket. */
+/**
+ * The REST API over a unix socket. podman's compatibility API and the Docker Engine API answer the same
+ * container and image routes, so `flavor: 'docker'` serves a Docker daemon (DOCKER_HOST).
+ */
 export class PodmanApiRuntime implements ContainerRuntime {
-  readonly name = 'podman';
+  readonly name: 'podman' | 'docker';
   readonly via = 'api' as const;
   constructor(
     readonly socketPath: string,
     readonly timeoutMs = 30_000,
-  ) {}
+    flavor: 'podman' | 'docker' = 'podman',
+  ) {
+    this.name = flavor;
+  }
 
   get(path: string): Promise<{ status: number; body: unknown }> {
     return new Promise((resolve, reject) => {
@@ -195,8 +201,16 @@ export class PodmanApiRuntime implements ContainerRuntime {
   }
 
   imageTarget(c: RunningContainer): string {
-    return `podman:${(c.imageId ?? c.image).replace(/^sha256:/, '')}`;
+    return `${this.name}:${(c.imageId ?? c.image).replace(/^sha256:/, '')}`;
   }
+}
+
+/** A Docker daemon through its Engine API: DOCKER_HOST (unix:// only) or /var/run/docker.sock. */
+export function dockerRuntime(opts: { host?: string; timeoutMs?: number } = {}): PodmanApiRuntime {
+  const h = opts.host ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const socket = h.startsWith('unix://') ? h.slice('unix://'.length) : h.startsWith('/') ? h : undefined;
+  if (!socket) throw new DrydockError('RUNTIME_UNAVAILABLE', `DOCKER_HOST ${JSON.stringify(h)}: only unix:// sockets are supported for running containers`);
+  return new PodmanApiRuntime(socket, opts.timeoutMs, 'docker');
 }
 
 /** The command-line client. */
@@ -277,7 +291,7 @@ export class PodmanCliRuntime implements ContainerRuntime {
   }
 
   imageTarget(c: RunningContainer): string {
-    return `podman:${(c.imageId ?? c.image).replace(/^sha256:/, '')}`;
+    return `${this.name}:${(c.imageId ?? c.image).replace(/^sha256:/, '')}`;
   }
 }
 

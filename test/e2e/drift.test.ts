@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDrydockError } from '../../src/core/errors.js';
 import { driftCommand, psCommand } from '../../src/cli/commands/runtime.js';
 import { driftContainer } from '../../src/runtime/drift.js';
-import { PodmanApiRuntime, PodmanCliRuntime } from '../../src/runtime/podman.js';
+import { PodmanApiRuntime, PodmanCliRuntime, dockerRuntime } from '../../src/runtime/podman.js';
 
 const CORPUS = [process.env.DRYDOCK_CORPUS, '/var/tmp/drydock-corpus', '/var/tmp/drydock-corpus-ci'].find((c) => c && existsSync(join(c, 'images', 'base.oci.tar')));
 const RUN_ARGS = ['--runtime', '/usr/sbin/runc', '--cgroup-manager=cgroupfs'];
@@ -153,6 +153,24 @@ describe.skipIf(!canRun)('drift and ps with podman', () => {
     }
     expect(api[0]!.repoDigests.length).toBeGreaterThan(0);
     await expect(new PodmanApiRuntime(socket).inspect('drydock-no-such-container')).rejects.toMatchObject({ code: 'CONTAINER_NOT_FOUND' });
+  });
+
+  it('a Docker Engine API (podman\'s compatible socket as DOCKER_HOST) lists the same containers; docker:// drift works', async () => {
+    const docker = dockerRuntime({ host: `unix://${socket}` });
+    expect(docker.name).toBe('docker');
+    const viaDocker = (await docker.list()).filter((c) => c.labels['drydock.test'] === 'drift');
+    const viaPodman = (await new PodmanApiRuntime(socket).list()).filter((c) => c.labels['drydock.test'] === 'drift');
+    expect(viaDocker.map((c) => [c.id, c.pid, c.imageId])).toEqual(viaPodman.map((c) => [c.id, c.pid, c.imageId]));
+    expect(docker.imageTarget(viaDocker[0]!)).toMatch(/^docker:[0-9a-f]{64}$/);
+    const old = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = `unix://${socket}`;
+    try {
+      const r = await driftContainer(`docker://${names.clean}`, { cacheDir: join(work, 'cache'), image: `podman:${imageId}` });
+      expect(r.findings).toEqual([]);
+    } finally {
+      if (old === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = old;
+    }
   });
 
   it('the commands print JSON and gate with --fail-on', async () => {

@@ -13,5 +13,6 @@ export const SERVER_OPTIONS = {
   kubeconfig: d({ key: 'kubeconfig', flags: '--kubeconfig <file>', env: 'DRYDOCK_KUBECONFIG', kind: 'string', help: 'agent: report the pods of the cluster of this kubeconfig' }),
   inCluster: d({ key: 'inCluster', flags: '--in-cluster', kind: 'bool', default: false, help: 'agent: report the pods of the cluster the agent runs in (its service account; a DaemonSet or Deployment)' }),
   interval: d({ key: 'interval', flags: '--interval <duration>', env: 'DRYDOCK_AGENT_INTERVAL', kind: 'string', default: '30s', help: 'agent: how often changes are sent and the runtime is listed (e.g. 30s, 5m)' }),
+  driftInterval: d({ key: 'driftInterval', flags: '--drift-interval <duration>', env: 'DRYDOCK_AGENT_DRIFT_INTERVAL', kind: 'string', default: '10m', help: 'agent: how often each running host container is compared with its image and the drift reported (0: never)' }),
   source: d({ key: 'source', flags: '--source <name>', env: 'DRYDOCK_AGENT_SOURCE', kind: 'string', help: 'agent: the source name of the report (default: cluster/<name> for pods, host/<hostname> for containers)' }),
 } as const;

@@ -6,12 +6,37 @@
  * Cheap in steady state: the cluster is watched, not relisted; changes are batched and sent at most
  * once per interval; an unchanged set is re-sent only as a heartbeat (default every 5 minutes), so an
  * idle agent does one runtime listing per interval and one request per heartbeat.
+ *
+ * Drift: each running container of the runtime is compared with its image (driftContainer) when first
+ * seen and then every drift interval (default 10 minutes), one container at a time; its findings
+ * replace the ones the server holds for that container (POST /api/v1/drift).
  */
 import { hostname } from 'node:os';
 import { DrydockError } from '../core/errors.js';
 import type { WorkloadInput } from '../store/index.js';
+import { driftContainer, type DriftOptions } from './drift.js';
 import type { KubeInventory } from './k8s/inventory.js';
-import type { ContainerRuntime, RunningContainer } from './types.js';
+import type { ContainerRuntime, DriftReport, RunningContainer } from './types.js';
+
+/** How the agent computes and reports drift of the runtime's containers. */
+export interface AgentDriftOptions {
+  /** how often each running container is compared again (default 10 minutes) */
+  intervalMs?: number;
+  /** options of driftContainer (cache directory, limits); the agent's runtime is used */
+  options?: DriftOptions;
+  /** computes one container's drift (default: driftContainer of its target string) */
+  run?: (target: string, c: RunningContainer) => Promise<DriftReport>;
+}
+
+/** One container's drift as the server accepted it. */
+export interface AgentDriftReport {
+  source: string;
+  container: string;
+  findings: number;
+  new: number;
+  resolved: number;
+  unchanged: number;
+}
 
 export interface AgentOptions {
   /** the server's base URL (http://host:8080) */
@@ -36,8 +61,12 @@ export interface AgentOptions {
   timeoutMs?: number;
   fetch?: typeof globalThis.fetch;
   now?: () => number;
+  /** drift of the runtime's running containers: on by default with a runtime; false turns it off */
+  drift?: boolean | AgentDriftOptions;
   /** after each accepted report */
   onReport?: (r: AgentReport) => void;
+  /** after each accepted drift report */
+  onDrift?: (r: AgentDriftReport) => void;
   /** a failed listing or report (the agent goes on and retries at the next interval) */
   onError?: (e: unknown) => void;
 }
@@ -62,6 +91,11 @@ export function containerWorkloads(containers: readonly RunningContainer[], node
     });
 }
 
+/** The drift target string of a runtime's container: podman://ID, containerd://NAMESPACE/ID, docker://ID. */
+export function driftTargetOf(runtime: string, c: RunningContainer): string {
+  return runtime === 'containerd' ? `containerd://${c.name}` : `${runtime}://${c.id}`;
+}
+
 interface SourceState {
   /** the JSON of the last set the server accepted */
   sent?: string;
@@ -73,6 +107,8 @@ export class Agent {
   readonly #fetch: typeof globalThis.fetch;
   readonly #now: () => number;
   readonly #state = new Map<string, SourceState>();
+  /** when each container (by id) was last compared with its image */
+  readonly #driftAt = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -119,10 +155,11 @@ export class Agent {
     const out: AgentReport[] = [];
     const sources: { source: string; list: () => Promise<WorkloadInput[]> }[] = [];
     if (this.#o.kube) { const k = this.#o.kube; sources.push({ source: this.kubeSource, list: async () => k.workloads() }); }
+    let containers: RunningContainer[] | undefined;
     if (this.#o.runtime) {
       const rt = this.#o.runtime;
       const node = this.#o.node ?? hostname();
-      sources.push({ source: this.hostSource, list: async () => containerWorkloads(await rt.list(), node) });
+      sources.push({ source: this.hostSource, list: async () => containerWorkloads((containers = await rt.list()), node) });
     }
     for (const s of sources) {
       try {
@@ -135,15 +172,54 @@ export class Agent {
         this.#o.onError?.(e);
       }
     }
+    if (containers && this.#o.drift !== false) await this.#drift(containers);
     return out;
   }
 
-  async #report(source: string, workloads: WorkloadInput[]): Promise<AgentReport | undefined> {
-    const st = this.#state.get(source) ?? { sentAt: 0 };
-    const body = JSON.stringify({ source, workloads });
-    const now = this.#now();
-    if (st.sent === body && now - st.sentAt < (this.#o.heartbeatMs ?? 300_000)) return undefined;
-    const url = new URL('/api/v1/workloads', this.#o.server);
+  /** Compares the containers whose drift is due (first seen, or older than the interval) and reports each. */
+  async #drift(containers: readonly RunningContainer[]): Promise<void> {
+    const rt = this.#o.runtime!;
+    const d = typeof this.#o.drift === 'object' ? this.#o.drift : {};
+    const every = d.intervalMs ?? 600_000;
+    const running = containers.filter((c) => c.state === 'running' || c.pid !== undefined);
+    const live = new Set(running.map((c) => c.id));
+    for (const id of this.#driftAt.keys()) if (!live.has(id)) this.#driftAt.delete(id);
+    for (const c of running) {
+      if (this.#stopped) return;
+      const last = this.#driftAt.get(c.id);
+      if (last !== undefined && this.#now() - last < every) continue;
+      // an attempt counts, so a container that cannot be compared is retried at the next interval, not every round
+      this.#driftAt.set(c.id, this.#now());
+      const target = driftTargetOf(rt.name, c);
+      try {
+        const report = d.run ? await d.run(target, c) : await driftContainer(target, { ...d.options, runtime: rt });
+        const r = await this.#reportDrift(c, report);
+        this.#o.onDrift?.(r);
+      } catch (e) {
+        this.#o.onError?.(e);
+      }
+    }
+  }
+
+  async #reportDrift(c: RunningContainer, report: DriftReport): Promise<AgentDriftReport> {
+    const source = this.hostSource;
+    const container: { name: string; id: string; image: string; digest?: string } = { name: c.name || c.id, id: c.id, image: c.image || report.container.image };
+    const digest = c.imageDigest ?? report.image.digest;
+    if (digest) container.digest = digest;
+    const findings = report.findings.map((f) => {
+      const o: Record<string, unknown> = { kind: f.kind, severity: f.severity, subject: f.subject, message: f.message };
+      if (f.path) o.path = f.path;
+      if (f.package) o.package = f.package;
+      return o;
+    });
+    const text = await this.#post('/api/v1/drift', JSON.stringify({ source, container, findings }), `the drift of ${container.name}`);
+    const r = JSON.parse(text) as { new: unknown[]; resolved: unknown[]; unchanged: number };
+    return { source, container: container.name, findings: findings.length, new: r.new.length, resolved: r.resolved.length, unchanged: r.unchanged };
+  }
+
+  /** POSTs a JSON body to the server; returns the 200 answer's text. */
+  async #post(path: string, body: string, what: string): Promise<string> {
+    const url = new URL(path, this.#o.server);
     let res: Response;
     try {
       res = await this.#fetch(url, {
@@ -157,8 +233,17 @@ export class Agent {
     }
     const text = await res.text();
     if (res.status !== 200) {
-      throw new DrydockError(res.status === 401 ? 'AUTH_REQUIRED' : res.status === 403 ? 'AUTH_DENIED' : 'NETWORK_ERROR', `server ${url.origin} refused the workloads of ${source}: ${res.status} ${text.slice(0, 300)}`);
+      throw new DrydockError(res.status === 401 ? 'AUTH_REQUIRED' : res.status === 403 ? 'AUTH_DENIED' : 'NETWORK_ERROR', `server ${url.origin} refused ${what}: ${res.status} ${text.slice(0, 300)}`);
     }
+    return text;
+  }
+
+  async #report(source: string, workloads: WorkloadInput[]): Promise<AgentReport | undefined> {
+    const st = this.#state.get(source) ?? { sentAt: 0 };
+    const body = JSON.stringify({ source, workloads });
+    const now = this.#now();
+    if (st.sent === body && now - st.sentAt < (this.#o.heartbeatMs ?? 300_000)) return undefined;
+    const text = await this.#post('/api/v1/workloads', body, `the workloads of ${source}`);
     this.#state.set(source, { sent: body, sentAt: now });
     const r = JSON.parse(text) as Omit<AgentReport, 'source' | 'workloads'>;
     return { source, workloads: workloads.length, added: r.added, changed: r.changed, removed: r.removed, unchanged: r.unchanged };

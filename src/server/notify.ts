@@ -17,7 +17,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.js';
 import { SEVERITY_ORDER, type Finding, type Severity } from '../model/vuln.js';
-import type { ImageRecord, Job, JobInput, NewOutboxEvent, OutboxEvent, RuleSpec, Store, Stored, TeamContext, WorkloadRecord } from '../store/index.js';
+import type { DriftContainerInput, DriftFindingInput, DriftSeverityLevel, ImageRecord, Job, JobInput, NewOutboxEvent, OutboxEvent, RuleSpec, Store, Stored, TeamContext, WorkloadRecord } from '../store/index.js';
 import { defaultMailer, digestMail, findingMail, ownerAddresses, parseAddresses, type Mailer } from './notify-email.js';
 
 export const NOTIFY_ACTOR = 'system:notify';
@@ -299,14 +299,14 @@ function messageIdOf(id: string): string {
   return `${id.slice(0, 40)}@drydock`;
 }
 
-function deliveryOf(id: string, eventId: string, rule: Stored<RuleSpec>, address: string, kind: 'finding' | 'digest', body: WebhookBody | DigestBody): DeliveryPayload {
+function deliveryOf(id: string, eventId: string, rule: Stored<RuleSpec>, address: string, kind: 'finding' | 'digest' | 'drift', body: WebhookBody | DigestBody | DriftWebhookBody): DeliveryPayload {
   const spec = rule.spec;
   if (spec.channel === 'email') {
-    const m = kind === 'digest' ? digestMail(digestMailInput(body as DigestBody)) : findingMail(body as WebhookBody);
+    const m = kind === 'digest' ? digestMail(digestMailInput(body as DigestBody)) : kind === 'drift' ? driftMail(body as DriftWebhookBody) : findingMail(body as WebhookBody);
     return { eventId, ruleId: rule.id, channel: 'email', to: address, subject: m.subject, body: m.text, messageId: messageIdOf(id) };
   }
   const json = spec.channel === 'slack'
-    ? JSON.stringify(kind === 'digest' ? slackDigest(body as DigestBody) : slackMessage(body as WebhookBody))
+    ? JSON.stringify(kind === 'digest' ? slackDigest(body as DigestBody) : kind === 'drift' ? slackDriftMessage(body as DriftWebhookBody) : slackMessage(body as WebhookBody))
     : JSON.stringify(body);
   const d: HttpDelivery = { eventId, ruleId: rule.id, channel: spec.channel, url: address, body: json };
   if (spec.secretRef) d.secretRef = spec.secretRef;
@@ -380,6 +380,148 @@ async function route(store: Store, event: OutboxEvent, rc: RouteContext, summary
   summary.deliveries += out.length;
 }
 
+// ---------------------------------------------------------------- drift events
+
+export const DRIFT_EVENT_KIND = 'drift.new';
+
+/** What a drift event carries (Store.putDriftFindings' payload). */
+interface DriftEventPayload {
+  event: string;
+  teamId: string;
+  source: string;
+  container: DriftContainerInput;
+  revision: number;
+  at: string;
+  finding: DriftFindingInput;
+}
+
+/** The JSON a webhook receives for a new drift finding of a running container. `id` is the drift event's id. */
+export interface DriftWebhookBody {
+  id: string;
+  type: 'drift.new';
+  createdAt: string;
+  team: string;
+  rule: string;
+  /** the reporting agent and the container */
+  container: { source: string; name: string; id?: string };
+  /** the image the container runs: its reference, manifest digest when known, and the stored repositories holding it */
+  image: { reference: string; digest?: string; repositories: string[] };
+  owners: string[];
+  workloads?: WebhookWorkload[];
+  drift: DriftFindingInput & { revision: number };
+}
+
+/** A drift severity on the vulnerability scale of rule filters (info is the lowest there: negligible). */
+export function driftSeverityAsVuln(s: DriftSeverityLevel): Severity {
+  return s === 'info' ? 'negligible' : s;
+}
+
+/** The repository of an image reference: without tag and digest ("registry/ns/name"). */
+export function repositoryOfReference(ref: string): string {
+  const noDigest = ref.split('@')[0]!;
+  const slash = noDigest.lastIndexOf('/');
+  const colon = noDigest.lastIndexOf(':');
+  return colon > slash ? noDigest.slice(0, colon) : noDigest;
+}
+
+/** Whether a rule wants a new drift finding. Vulnerability-only filters (kevOnly, fixAvailableOnly) never match drift. */
+export function ruleMatchesDrift(rule: RuleSpec, severity: DriftSeverityLevel, repositories: readonly string[]): boolean {
+  if (!rule.enabled) return false;
+  const f = rule.filter;
+  if (!(f.events ?? ['new']).includes('new')) return false;
+  if (f.kevOnly || f.fixAvailableOnly) return false;
+  if (f.minSeverity && SEVERITY_ORDER.indexOf(driftSeverityAsVuln(severity)) < SEVERITY_ORDER.indexOf(f.minSeverity)) return false;
+  if (f.repositories?.length && !repositories.some((r) => f.repositories!.some((p) => globMatch(p, r)))) return false;
+  return true;
+}
+
+function driftWebhookBody(event: OutboxEvent, p: DriftEventPayload, rule: Stored<RuleSpec>, images: ImageRecord[], workloads: WorkloadRecord[]): DriftWebhookBody {
+  const owners = [...new Set([...images.flatMap((i) => i.owners), ...workloads.flatMap((w) => w.owners)])].sort();
+  const container: DriftWebhookBody['container'] = { source: p.source, name: p.container.name };
+  if (p.container.id) container.id = p.container.id;
+  const image: DriftWebhookBody['image'] = { reference: p.container.image, repositories: images.map((i) => i.repository).sort() };
+  if (p.container.digest) image.digest = p.container.digest;
+  const body: DriftWebhookBody = {
+    id: event.id, type: 'drift.new', createdAt: p.at, team: event.teamId, rule: rule.spec.name, container, image, owners,
+    drift: { ...p.finding, revision: p.revision },
+  };
+  if (workloads.length) body.workloads = workloads.map(webhookWorkload);
+  return body;
+}
+
+const driftWhere = (b: DriftWebhookBody): string => `${b.drift.path ?? b.drift.subject}`;
+
+/** Slack-compatible message of a drift finding. */
+export function slackDriftMessage(b: DriftWebhookBody): { text: string; blocks: unknown[] } {
+  const text = `Drift: ${b.drift.severity} ${b.drift.kind} ${driftWhere(b)} in container ${b.container.name} (${b.image.reference})`;
+  const esc = (x: string) => x.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: esc(text) } },
+      {
+        type: 'section',
+        fields: [
+          { type: 'mrkdwn', text: `*Container*\n${esc(`${b.container.name} on ${b.container.source}`)}` },
+          { type: 'mrkdwn', text: `*Image*\n${esc(b.image.digest ? `${b.image.reference} (${b.image.digest})` : b.image.reference)}` },
+          { type: 'mrkdwn', text: `*Finding*\n${esc(b.drift.message)}` },
+          ...(b.owners.length ? [{ type: 'mrkdwn', text: `*Owners*\n${esc(b.owners.join(', '))}` }] : []),
+        ],
+      },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `event ${b.id}` }] },
+    ],
+  };
+}
+
+/** The mail of a drift finding. */
+export function driftMail(b: DriftWebhookBody): { subject: string; text: string } {
+  const d = b.drift;
+  const subject = `[Drydock] Drift ${d.severity} ${d.kind} ${driftWhere(b)} in ${b.container.name}`.replace(/[\r\n\t]+/g, ' ').trim();
+  const lines = [
+    `Drift finding: ${d.kind}`,
+    '',
+    `Severity:      ${d.severity}`,
+    `Path:          ${d.path ?? '-'}`,
+  ];
+  if (d.package) lines.push(`Package:       ${d.package.type}/${d.package.name} ${d.package.version ?? ''}${d.package.imageVersion ? ` (image: ${d.package.imageVersion})` : ''}`.trimEnd());
+  lines.push(
+    `Container:     ${b.container.name}${b.container.id ? ` (${b.container.id})` : ''} on ${b.container.source}`,
+    `Image:         ${b.image.reference}${b.image.digest ? ` (${b.image.digest})` : ''}`,
+  );
+  if (b.owners.length) lines.push(`Owners:        ${b.owners.join(', ')}`);
+  lines.push('', d.message, '', `Rule: ${b.rule}`, `Event: ${b.id}`);
+  return { subject, text: lines.join('\n') + '\n' };
+}
+
+/**
+ * Turns a drift event into deliveries, one per matching rule and destination. Rules with a digest
+ * period receive drift at once: a digest summarises vulnerability findings only.
+ */
+async function routeDrift(store: Store, event: OutboxEvent, rc: RouteContext, summary: DeliverySummary): Promise<void> {
+  const p = event.payload as unknown as DriftEventPayload;
+  const ctx: TeamContext = { teamId: event.teamId, actor: NOTIFY_ACTOR };
+  let rules = rc.rules.get(event.teamId);
+  if (!rules) rc.rules.set(event.teamId, (rules = await store.rules.list(ctx)));
+  const digest = p.container.digest;
+  const images = digest ? await store.imagesByDigest(ctx, digest) : [];
+  const workloads = digest ? (await store.workloadsByDigests([digest])).filter((w) => w.teamId === event.teamId && w.source === p.source && w.container === p.container.name) : [];
+  const repositories = [...new Set([...images.map((i) => i.repository), repositoryOfReference(p.container.image)])];
+  const out: NewOutboxEvent[] = [];
+  for (const rule of rules) {
+    if (!ruleMatchesDrift(rule.spec, p.finding.severity, repositories)) continue;
+    if (rule.spec.channel === 'email' && !rc.mailer) { summary.unsupported++; continue; }
+    const body = driftWebhookBody(event, p, rule, images, workloads);
+    const dests = destinations(rule.spec, body.owners);
+    if (dests.length === 0) { summary.unsupported++; continue; }
+    for (const dest of dests) {
+      const id = deliveryId(event.id, rule.id, dest.key);
+      out.push({ id, kind: DELIVERY_KIND, payload: deliveryOf(id, event.id, rule, dest.address, 'drift', body) as unknown as Record<string, unknown> });
+    }
+  }
+  if (out.length) await store.enqueueEvents(ctx, out);
+  summary.deliveries += out.length;
+}
+
 async function send(id: string, d: DeliveryPayload, opts: Required<Pick<DeliverOptions, 'fetch' | 'clock' | 'timeoutMs' | 'secret'>> & { mailer: Mailer | undefined }): Promise<void> {
   if (d.channel === 'email') {
     if (!opts.mailer) throw new Error(`no smtp server is configured for the mail to ${d.to} (set DRYDOCK_SMTP_URL)`);
@@ -441,6 +583,9 @@ export async function deliverOutbox(store: Store, opts: DeliverOptions = {}): Pr
         await opts.onSent?.(e);
       } else if (e.kind.startsWith('finding.')) {
         await route(store, e, rc, summary);
+        summary.routed++;
+      } else if (e.kind === DRIFT_EVENT_KIND) {
+        await routeDrift(store, e, rc, summary);
         summary.routed++;
       }
       // other kinds (digests, tests) have no channel here: recorded as delivered

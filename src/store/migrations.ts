@@ -239,6 +239,31 @@ CREATE INDEX workloads_digest ON workloads (digest, team_id);
 CREATE INDEX workloads_team_digest ON workloads (team_id, digest);
 `,
   },
+  {
+    version: 3,
+    name: 'drift',
+    sql: `
+CREATE TABLE drift_findings (
+  team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+  source TEXT NOT NULL,
+  container TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  severity TEXT NOT NULL CHECK (severity IN ('critical', 'high', 'medium', 'low', 'info')),
+  state TEXT NOT NULL CHECK (state IN ('open', 'resolved')),
+  revision BIGINT NOT NULL,
+  container_id TEXT NOT NULL,
+  image TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  finding TEXT NOT NULL,
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  resolved_at BIGINT,
+  PRIMARY KEY (team_id, source, container, kind, subject)
+);
+CREATE INDEX drift_findings_team_digest ON drift_findings (team_id, digest);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -16,8 +16,9 @@ import type {
   PutInventoryOptions, RegistrySpec, RuleSpec, Store, Stored, StoredFinding, Team, TeamContext, TokenInfo,
   TokenScope, TriageChange, TriageFilter, TriageInput, TriageRecord, TriageState, TriageTarget, VexJustification,
   PutWorkloadsResult, WorkloadFilter, WorkloadInput, WorkloadKind, WorkloadRecord,
+  DriftContainerInput, DriftFilter, DriftFindingInput, DriftFindingRecord, DriftSeverityLevel, DriftState, PutDriftOptions, PutDriftResult,
 } from './types.js';
-import { VEX_JUSTIFICATIONS } from './types.js';
+import { DRIFT_SEVERITY_LEVELS, VEX_JUSTIFICATIONS } from './types.js';
 
 export interface SqlStoreOptions {
   clock: Clock;
@@ -157,6 +158,38 @@ function storedFinding(r: FindingRow): StoredFinding {
     firstSeen: iso(r.first_seen), lastChanged: iso(r.last_changed), evaluationId: r.evaluation_id,
     dbIdentity: r.db_identity, finding: JSON.parse(r.finding) as Finding,
   };
+}
+
+/** An image's finding as pre-serialised JSON: see SqlStore.listFindingsJson. */
+export interface FindingJson {
+  vulnerabilityId: string;
+  /** the JSON text of the StoredFinding (keys in its order), plus `triage` when the image has a triage record for the vulnerability */
+  json: string;
+}
+
+/** Anything that lists an image's findings pre-serialised (the SQL store does; the route falls back to listFindings). */
+export interface FindingJsonLister {
+  listFindingsJson(ctx: TeamContext, digest: string, filter?: FindingFilter): Promise<Page<FindingJson>>;
+}
+
+interface FindingJsonRow extends Omit<FindingRow, 'material'> {
+  t_state: TriageState | null; t_justification: string | null; t_reason: string | null; t_until: number | null; t_updated_by: string | null; t_updated_at: number | null;
+}
+
+// The stored finding column holds JSON.stringify output, which JSON.parse + JSON.stringify reproduces byte for
+// byte; so it is spliced in as is, and the text equals JSON.stringify({ ...storedFinding(r), triage }).
+function findingJson(r: FindingJsonRow, digest: string): FindingJson {
+  let triage = '';
+  if (r.t_state !== null) {
+    triage = `,"triage":${JSON.stringify(triageRecord({
+      vuln_id: r.vuln_id, target: `image:${digest}`, state: r.t_state, justification: r.t_justification, reason: r.t_reason,
+      until: r.t_until, updated_by: r.t_updated_by!, updated_at: r.t_updated_at!,
+    }))}`;
+  }
+  const json = `{"vulnerabilityId":${JSON.stringify(r.vuln_id)},"packageId":${JSON.stringify(r.package_id)},"state":"${r.state}","revision":${r.revision},`
+    + `"firstSeen":"${iso(r.first_seen)}","lastChanged":"${iso(r.last_changed)}","evaluationId":${r.evaluation_id},"dbIdentity":${JSON.stringify(r.db_identity)},`
+    + `"finding":${r.finding}${triage}}`;
+  return { vulnerabilityId: r.vuln_id, json };
 }
 
 function triageRecord(r: TriageRow): TriageRecord {
@@ -624,6 +657,28 @@ export class SqlStore implements Store {
     return toPage(rows, limit, storedFinding, (r) => [r.vuln_id, r.package_id]);
   }
 
+  /**
+   * listFindings for the API: the same page, each finding as its JSON text with the image's triage record
+   * joined in (one query; the finding JSON is never parsed nor re-serialised).
+   */
+  async listFindingsJson(ctx: TeamContext, digest: string, filter: FindingFilter = {}): Promise<Page<FindingJson>> {
+    checkCtx(ctx);
+    const limit = pageSize(filter);
+    const after = decodeCursor(filter.after, ['s', 's']);
+    const states = filter.states ?? ['new', 'unchanged', 'changed'];
+    if (states.length === 0) return { items: [] };
+    const params: Param[] = [encodeTarget({ digest }), ctx.teamId, digest, ...states];
+    let keyset = '';
+    if (after) { keyset = ' AND (f.vuln_id, f.package_id) > (?, ?)'; params.push(after[0], after[1]); }
+    params.push(limit + 1);
+    const rows = await this.#db.all<FindingJsonRow>(
+      `SELECT f.vuln_id, f.package_id, f.state, f.revision, f.first_seen, f.last_changed, f.evaluation_id, f.db_identity, f.finding,
+         t.state AS t_state, t.justification AS t_justification, t.reason AS t_reason, t.until AS t_until, t.updated_by AS t_updated_by, t.updated_at AS t_updated_at
+       FROM findings f LEFT JOIN triage t ON t.team_id = f.team_id AND t.vuln_id = f.vuln_id AND t.target = ?
+       WHERE f.team_id = ? AND f.digest = ? AND f.state IN (${placeholders(states.length)})${keyset} ORDER BY f.vuln_id, f.package_id LIMIT ?`, params);
+    return toPage(rows, limit, (r) => findingJson(r, digest), (r) => [r.vuln_id, r.package_id]);
+  }
+
   async listEvaluations(ctx: TeamContext, digest: string): Promise<EvaluationRecord[]> {
     checkCtx(ctx);
     const rows = await this.#db.all<{ id: number; digest: string; db_identity: string; at: number; new_count: number; changed_count: number; resolved_count: number; unchanged_count: number }>(
@@ -954,6 +1009,163 @@ export class SqlStore implements Store {
     if (want.length > 500) out.sort((a, b) => cmpKey([a.teamId, a.source, a.kind, a.namespace, a.name, a.container], [b.teamId, b.source, b.kind, b.namespace, b.name, b.container]));
     return out;
   }
+
+  // ---------------------------------------------------------------- drift
+
+  async putDriftFindings(ctx: TeamContext, source: string, container: DriftContainerInput, findings: readonly DriftFindingInput[], options: PutDriftOptions = {}): Promise<PutDriftResult> {
+    checkCtx(ctx);
+    if (typeof source !== 'string' || source.trim() === '' || source.length > 253) throw invalid(`drift source ${JSON.stringify(source)} is empty or longer than 253 characters`);
+    const c = driftContainer(container);
+    if (!Array.isArray(findings) || findings.length > MAX_DRIFT_FINDINGS) throw invalid(`a drift report holds at most ${MAX_DRIFT_FINDINGS} findings`);
+    const notifyAt = options.notifyAt ?? 'medium';
+    if (!DRIFT_SEVERITY_LEVELS.includes(notifyAt)) throw invalid(`drift notification severity ${JSON.stringify(notifyAt)} is not one of ${DRIFT_SEVERITY_LEVELS.join(', ')}`);
+    const incoming = new Map<string, DriftFindingInput>();
+    for (const f of findings) {
+      const clean = driftFinding(f);
+      const k = `${clean.kind}\u0000${clean.subject}`;
+      // one finding per kind and subject: a repeat is the same finding
+      if (!incoming.has(k)) incoming.set(k, clean);
+    }
+    const now = this.now();
+    return this.#db.tx(async (q) => {
+      const existing = new Map<string, DriftRow>();
+      for (const r of await q.all<DriftRow>(
+        `SELECT ${DRIFT_COLUMNS} FROM drift_findings WHERE team_id = ? AND source = ? AND container = ?${this.#forUpdate.replace(' SKIP LOCKED', '')}`, [ctx.teamId, source, c.name])) {
+        existing.set(`${r.kind}\u0000${r.subject}`, r);
+      }
+      const result: PutDriftResult = { new: [], resolved: [], unchanged: 0, eventIds: [] };
+      const write: Param[][] = [];
+      const events: Param[][] = [];
+      const rank = DRIFT_SEVERITY_LEVELS.indexOf(notifyAt);
+      for (const k of [...incoming.keys()].sort()) {
+        const f = incoming.get(k)!;
+        const old = existing.get(k);
+        const fjson = JSON.stringify(f);
+        let revision: number;
+        let firstSeen = now;
+        if (!old || old.state === 'resolved') {
+          revision = (old?.revision ?? 0) + 1;
+          if (old) firstSeen = old.first_seen;
+          const rec = driftRecord({ source, container: c.name, kind: f.kind, subject: f.subject, severity: f.severity, state: 'open', revision, container_id: c.id ?? '', image: c.image, digest: c.digest ?? '', finding: fjson, first_seen: firstSeen, last_seen: now, resolved_at: null });
+          result.new.push(rec);
+          if (DRIFT_SEVERITY_LEVELS.indexOf(f.severity) <= rank) {
+            const id = driftEventId(ctx.teamId, source, c.name, f.kind, f.subject, revision);
+            const payload = { event: 'drift.new', teamId: ctx.teamId, source, container: c, revision, at: iso(now), finding: f };
+            events.push([id, ctx.teamId, 'drift.new', JSON.stringify(payload), 'pending', 0, now, now]);
+            result.eventIds.push(id);
+          }
+        } else {
+          result.unchanged++;
+          revision = old.revision;
+          firstSeen = old.first_seen;
+        }
+        write.push([ctx.teamId, source, c.name, f.kind, f.subject, f.severity, 'open', revision, c.id ?? '', c.image, c.digest ?? '', fjson, firstSeen, now, null]);
+      }
+      for (const [k, r] of [...existing.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        if (incoming.has(k) || r.state === 'resolved') continue;
+        await q.run("UPDATE drift_findings SET state = 'resolved', last_seen = ?, resolved_at = ? WHERE team_id = ? AND source = ? AND container = ? AND kind = ? AND subject = ?",
+          [now, now, ctx.teamId, source, c.name, r.kind, r.subject]);
+        result.resolved.push(driftRecord({ ...r, state: 'resolved', last_seen: now, resolved_at: now }));
+      }
+      await insertMany(q, 'drift_findings',
+        ['team_id', 'source', 'container', 'kind', 'subject', 'severity', 'state', 'revision', 'container_id', 'image', 'digest', 'finding', 'first_seen', 'last_seen', 'resolved_at'],
+        write,
+        `ON CONFLICT (team_id, source, container, kind, subject) DO UPDATE SET severity = excluded.severity, state = excluded.state, revision = excluded.revision,
+           container_id = excluded.container_id, image = excluded.image, digest = excluded.digest, finding = excluded.finding,
+           first_seen = excluded.first_seen, last_seen = excluded.last_seen, resolved_at = NULL`);
+      await insertMany(q, 'outbox', ['id', 'team_id', 'kind', 'payload', 'status', 'attempts', 'next_attempt_at', 'created_at'], events, 'ON CONFLICT (id) DO NOTHING');
+      // a report that changes nothing is a heartbeat: no audit row
+      if (result.new.length || result.resolved.length) {
+        await this.audit(q, ctx.teamId, ctx.actor, 'drift.put', `${source} ${c.name}`, { new: result.new.length, resolved: result.resolved.length, unchanged: result.unchanged });
+      }
+      return result;
+    });
+  }
+
+  async listDriftFindings(ctx: TeamContext, filter: DriftFilter = {}): Promise<Page<DriftFindingRecord>> {
+    checkCtx(ctx);
+    const limit = pageSize(filter);
+    const after = decodeCursor(filter.after, ['s', 's', 's', 's']);
+    const states = filter.states ?? ['open'];
+    if (states.length === 0) return { items: [] };
+    if (states.some((x) => x !== 'open' && x !== 'resolved')) throw invalid(`drift states ${JSON.stringify(states)} are not open or resolved`);
+    const where = ['team_id = ?', `state IN (${placeholders(states.length)})`];
+    const params: Param[] = [ctx.teamId, ...states];
+    if (filter.digest !== undefined) { where.push('digest = ?'); params.push(filter.digest); }
+    if (filter.source !== undefined) { where.push('source = ?'); params.push(filter.source); }
+    if (filter.container !== undefined) { where.push('container = ?'); params.push(filter.container); }
+    if (after) { where.push('(source, container, kind, subject) > (?, ?, ?, ?)'); params.push(...after); }
+    params.push(limit + 1);
+    const rows = await this.#db.all<DriftRow>(
+      `SELECT ${DRIFT_COLUMNS} FROM drift_findings WHERE ${where.join(' AND ')} ORDER BY source, container, kind, subject LIMIT ?`, params);
+    return toPage(rows, limit, driftRecord, (r) => [r.source, r.container, r.kind, r.subject]);
+  }
+}
+
+const MAX_DRIFT_FINDINGS = 100_000;
+const DRIFT_COLUMNS = 'source, container, kind, subject, severity, state, revision, container_id, image, digest, finding, first_seen, last_seen, resolved_at';
+
+interface DriftRow {
+  source: string; container: string; kind: string; subject: string; severity: DriftSeverityLevel; state: DriftState; revision: number;
+  container_id: string; image: string; digest: string; finding: string; first_seen: number; last_seen: number; resolved_at: number | null;
+}
+
+/** A drift event's id: the same for the same appearance of the same finding, on every report and redelivery. */
+export function driftEventId(teamId: string, source: string, container: string, kind: string, subject: string, revision: number): string {
+  return sha256(['drift', teamId, source, container, kind, subject, 'new', String(revision)].join('\u0000'));
+}
+
+const DIGEST_RE = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
+
+function driftText(v: unknown, what: string, max: number, required = true): string | undefined {
+  if (v === undefined && !required) return undefined;
+  if (typeof v !== 'string' || v === '' || v.length > max) throw invalid(`drift ${what} ${JSON.stringify(v)?.slice(0, 100)} is not a string of 1 to ${max} characters`);
+  return v;
+}
+
+function driftContainer(c: DriftContainerInput): DriftContainerInput {
+  if (!c || typeof c !== 'object') throw invalid('a drift report needs its container');
+  const out: DriftContainerInput = { name: driftText(c.name, 'container name', 253)!, image: driftText(c.image, 'container image', 1024)! };
+  const id = driftText(c.id, 'container id', 253, false);
+  if (id) out.id = id;
+  const digest = driftText(c.digest, 'image digest', 200, false);
+  if (digest !== undefined) {
+    if (!DIGEST_RE.test(digest)) throw invalid(`drift image digest ${JSON.stringify(digest)} is not a digest`);
+    out.digest = digest;
+  }
+  return out;
+}
+
+function driftFinding(f: DriftFindingInput): DriftFindingInput {
+  if (!f || typeof f !== 'object') throw invalid('a drift finding must be an object');
+  if (!DRIFT_SEVERITY_LEVELS.includes(f.severity)) throw invalid(`drift finding severity ${JSON.stringify(f.severity)} is not one of ${DRIFT_SEVERITY_LEVELS.join(', ')}`);
+  const out: DriftFindingInput = { kind: driftText(f.kind, 'finding kind', 64)!, severity: f.severity, subject: driftText(f.subject, 'finding subject', 4096)!, message: driftText(f.message, 'finding message', 4096)! };
+  const path = driftText(f.path, 'finding path', 4096, false);
+  if (path) out.path = path;
+  if (f.package !== undefined) {
+    const p = f.package;
+    if (!p || typeof p !== 'object') throw invalid('a drift finding\'s package must be an object');
+    const pkg: NonNullable<DriftFindingInput['package']> = { type: driftText(p.type, 'package type', 64)!, name: driftText(p.name, 'package name', 1024)! };
+    const version = driftText(p.version, 'package version', 1024, false);
+    if (version) pkg.version = version;
+    const imageVersion = driftText(p.imageVersion, 'package image version', 1024, false);
+    if (imageVersion) pkg.imageVersion = imageVersion;
+    out.package = pkg;
+  }
+  return out;
+}
+
+function driftRecord(r: DriftRow): DriftFindingRecord {
+  const f = JSON.parse(r.finding) as DriftFindingInput;
+  const container: DriftContainerInput = { name: r.container, image: r.image };
+  if (r.container_id) container.id = r.container_id;
+  if (r.digest) container.digest = r.digest;
+  const rec: DriftFindingRecord = {
+    ...f, kind: r.kind, subject: r.subject, severity: r.severity, source: r.source, container, state: r.state, revision: Number(r.revision),
+    firstSeen: iso(Number(r.first_seen)), lastSeen: iso(Number(r.last_seen)),
+  };
+  if (r.resolved_at !== null && r.resolved_at !== undefined) rec.resolvedAt = iso(Number(r.resolved_at));
+  return rec;
 }
 
 const MAX_WORKLOADS = 50_000;

@@ -439,6 +439,69 @@ export interface PutWorkloadsResult {
   unchanged: number;
 }
 
+// ---------------------------------------------------------------- drift
+
+/** Severities of drift findings (src/runtime/types.ts DriftSeverity), most severe first. */
+export type DriftSeverityLevel = 'critical' | 'high' | 'medium' | 'low' | 'info';
+export const DRIFT_SEVERITY_LEVELS: readonly DriftSeverityLevel[] = ['critical', 'high', 'medium', 'low', 'info'];
+
+/** One drift finding of a running container as the agent reports it. Key: kind and subject. */
+export interface DriftFindingInput {
+  /** new-executable, modified-package-binary, package-installed-at-runtime, file-changed, ... */
+  kind: string;
+  severity: DriftSeverityLevel;
+  /** the path or the package (type/name) the finding is about */
+  subject: string;
+  message: string;
+  path?: string;
+  package?: { type: string; name: string; version?: string; imageVersion?: string };
+}
+
+/** The running container a drift report is about. Key (with the source): name. */
+export interface DriftContainerInput {
+  name: string;
+  id?: string;
+  /** the image reference it was started from */
+  image: string;
+  /** the image's manifest digest, when the runtime knows it */
+  digest?: string;
+}
+
+export type DriftState = 'open' | 'resolved';
+
+export interface DriftFindingRecord extends DriftFindingInput {
+  source: string;
+  container: DriftContainerInput;
+  state: DriftState;
+  /** counts the finding's appearances (new = 1, again after resolved = 2, ...); part of its event id */
+  revision: number;
+  firstSeen: string;
+  /** the last report that held it (or resolved it) */
+  lastSeen: string;
+  resolvedAt?: string;
+}
+
+export interface DriftFilter extends PageOptions {
+  digest?: string;
+  source?: string;
+  container?: string;
+  /** default: open only */
+  states?: DriftState[];
+}
+
+export interface PutDriftOptions {
+  /** new findings at or above this severity enqueue a "drift.new" outbox event (default medium) */
+  notifyAt?: DriftSeverityLevel;
+}
+
+export interface PutDriftResult {
+  new: DriftFindingRecord[];
+  resolved: DriftFindingRecord[];
+  unchanged: number;
+  /** ids of the outbox events enqueued in the same transaction */
+  eventIds: string[];
+}
+
 // ---------------------------------------------------------------- the store
 
 export interface Store {
@@ -524,6 +587,12 @@ export interface Store {
   listWorkloads(ctx: TeamContext, filter?: WorkloadFilter): Promise<Page<WorkloadRecord>>;
   /** workloads running any of these digests, across teams (notifications filter by team) */
   workloadsByDigests(digests: readonly string[]): Promise<WorkloadRecord[]>;
+
+  // drift
+  /** replaces the open drift findings of one (source, container); new ones at or above notifyAt enqueue events */
+  putDriftFindings(ctx: TeamContext, source: string, container: DriftContainerInput, findings: readonly DriftFindingInput[], options?: PutDriftOptions): Promise<PutDriftResult>;
+  /** the team's drift findings, by source, container, kind, subject */
+  listDriftFindings(ctx: TeamContext, filter?: DriftFilter): Promise<Page<DriftFindingRecord>>;
 
   // configuration
   readonly registries: Collection<RegistrySpec>;

@@ -12,7 +12,7 @@ import { addOptions, parseDuration, resolveOptions, type OptionKey } from '../op
 /** the agent prints nothing on stdout: no --format */
 export const AGENT_FORMATS: readonly FormatName[] = [];
 
-const KEYS: OptionKey[] = ['server', 'serverToken', 'kubeconfig', 'inCluster', 'interval', 'source', 'runtime', 'podmanSocket', 'quiet'];
+const KEYS: OptionKey[] = ['server', 'serverToken', 'kubeconfig', 'inCluster', 'interval', 'driftInterval', 'source', 'runtime', 'podmanSocket', 'quiet'];
 
 export function agentCommand(): Command {
   const cmd = new Command('agent')
@@ -37,6 +37,7 @@ export function agentCommand(): Command {
     // the runtime is reported when asked for, or when there is no cluster to report
     const wantRuntime = !wantKube || cmd.getOptionValueSource('runtime') === 'cli' || process.env.DRYDOCK_RUNTIME !== undefined;
     const intervalMs = parseDuration(String(v.interval));
+    const driftMs = String(v.driftInterval).trim() === '0' ? 0 : parseDuration(String(v.driftInterval));
     const quiet = shared.quiet === true;
     const log = (s: string) => { if (!quiet) process.stderr.write(`${s}\n`); };
 
@@ -56,6 +57,7 @@ export function agentCommand(): Command {
     const agent = new Agent({
       server, token, intervalMs,
       ...(kube ? { kube } : {}), ...(runtime ? { runtime } : {}),
+      drift: driftMs > 0 ? { intervalMs: driftMs } : false,
       ...(source && kube ? { kubeSource: source } : {}), ...(source && !kube ? { hostSource: source } : {}),
       onReport: (r) => log(`drydock agent: ${r.source}: ${r.workloads} workloads (+${r.added} ~${r.changed} -${r.removed})`),
       onError: (e) => log(`drydock agent: ${e instanceof Error ? e.message : String(e)}`),

@@ -4,7 +4,9 @@
  */
 import { Command } from 'commander';
 import { DrydockError } from '../../core/errors.js';
-import type { DriftReport, RunningContainer } from '../../runtime/types.js';
+import type { IssueLog } from '../../core/issues.js';
+import type { Finding, Severity } from '../../model/vuln.js';
+import type { ContainerRuntime, DriftReport, RunningContainer } from '../../runtime/types.js';
 import { renderTable } from '../../report/table.js';
 import { newContext, imageOptions } from '../context.js';
 import { parseFormat, type FormatName } from '../format.js';
@@ -23,14 +25,58 @@ function short(id: string | undefined, n = 12): string {
   return (id ?? '').replace(/^sha256:/, '').slice(0, n);
 }
 
-export function renderPsTable(list: RunningContainer[], via: string): string {
+/** Counts of an image's findings by severity (suppressed ones left out), for `ps --db`. */
+export type FindingCounts = Record<Severity, number>;
+
+const COUNT_ORDER: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'negligible', 'unknown'];
+
+export function countFindings(findings: readonly Finding[]): FindingCounts {
+  const c: FindingCounts = { critical: 0, high: 0, medium: 0, low: 0, negligible: 0, unknown: 0 };
+  for (const f of findings) if (!f.suppressed) c[f.severity]++;
+  return c;
+}
+
+/** "2 critical, 1 high" (none: "none"). */
+export function formatCounts(c: FindingCounts): string {
+  return COUNT_ORDER.filter((s) => c[s] > 0).map((s) => `${c[s]} ${s}`).join(', ') || 'none';
+}
+
+export function renderPsTable(list: RunningContainer[], via: string, findings?: Map<string, FindingCounts | string>): string {
   if (list.length === 0) return `No running containers (podman via ${via}).\n`;
+  const head = ['CONTAINER ID', 'NAME', 'IMAGE', 'IMAGE DIGEST', 'PID', 'STARTED'];
+  const row = (c: RunningContainer) => [short(c.id), c.name, c.image, c.imageDigest ?? '-', c.pid !== undefined ? String(c.pid) : '-', c.startedAt ?? '-'];
+  const summary = (c: RunningContainer) => {
+    const f = findings?.get(c.id);
+    return f === undefined ? '-' : typeof f === 'string' ? `error: ${f}` : formatCounts(f);
+  };
   return (
-    renderTable(
-      ['CONTAINER ID', 'NAME', 'IMAGE', 'IMAGE DIGEST', 'PID', 'STARTED'],
-      list.map((c) => [short(c.id), c.name, c.image, c.imageDigest ?? '-', c.pid !== undefined ? String(c.pid) : '-', c.startedAt ?? '-']),
-    ) + `\n(podman via ${via})\n`
+    renderTable(findings ? [...head, 'FINDINGS'] : head, list.map((c) => (findings ? [...row(c), summary(c)] : row(c)))) + `\n(podman via ${via})\n`
   );
+}
+
+/**
+ * The findings summary of each container's image from the local vulnerability database: one scan per
+ * distinct image (read through the runtime, warm from the layer cache), counted by severity. An image
+ * that cannot be scanned gets its error message instead of counts.
+ */
+export async function psFindings(rt: ContainerRuntime, list: readonly RunningContainer[], opts: { dbPath: string; cacheDir?: string | null; issues?: IssueLog }): Promise<Map<string, FindingCounts | string>> {
+  const { scanImage } = await import('../../scan/scan.js');
+  const byImage = new Map<string, Promise<FindingCounts | string>>();
+  const out = new Map<string, FindingCounts | string>();
+  for (const c of list) {
+    const target = rt.imageTarget(c);
+    let p = byImage.get(target);
+    if (!p) {
+      // a stale database still answers for an inventory listing; scan says when it is stale
+      p = scanImage(target, { db: { path: opts.dbPath }, freshness: { acceptStale: true }, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}), ...(opts.issues ? { issues: opts.issues } : {}) })
+        .then((r) => countFindings(r.findings), (e: unknown) => (e instanceof Error ? e.message : String(e)));
+      byImage.set(target, p);
+      // one image at a time: the layer reads are the cost, and memory stays bounded
+      await p;
+    }
+    out.set(c.id, await p);
+  }
+  return out;
 }
 
 export function renderDriftTable(r: DriftReport): string {
@@ -48,14 +94,15 @@ export function renderDriftTable(r: DriftReport): string {
   return lines.join('\n') + '\n';
 }
 
-const PS_KEYS: OptionKey[] = ['format', 'output', 'quiet', 'runtime', 'podmanSocket'];
+const PS_KEYS: OptionKey[] = ['format', 'output', 'quiet', 'runtime', 'podmanSocket', 'db', 'cacheDir', 'noCache'];
 
 export function psCommand(): Command {
   const cmd = new Command('ps')
     .summary('list running containers with their image digests')
     .description(
       'List the running containers of a runtime (podman: its REST API when --podman-socket or $CONTAINER_HOST names a socket, ' +
-        'else its command-line client) with id, name, image reference and digest, PID and start time.',
+        'else its command-line client) with id, name, image reference and digest, PID and start time. With --db FILE, each ' +
+        "container's image is scanned against that vulnerability database and its findings are counted by severity.",
     );
   addOptions(cmd, PS_KEYS);
   cmd.action(async () => {
@@ -65,7 +112,10 @@ export function psCommand(): Command {
     const format = parseFormat(v.format as string, PS_FORMATS);
     const rt = runtimeNamed(l.runtime as string, { podman: l.podmanSocket ? { socket: l.podmanSocket as string } : {} });
     const list = await rt.list();
-    const out = format.name === 'json' ? JSON.stringify({ runtime: rt.name, via: rt.via, containers: list }, null, 2) + '\n' : renderPsTable(list, rt.via);
+    // only an explicit --db scans (not $DRYDOCK_DB): a plain ps stays a cheap listing
+    const findings = v.db && cmd.getOptionValueSource('db') === 'cli' ? await psFindings(rt, list, { dbPath: v.db as string, cacheDir: v.noCache === true ? null : ((v.cacheDir as string | undefined) ?? undefined) }) : undefined;
+    const containers = findings ? list.map((c) => { const f = findings.get(c.id); return typeof f === 'string' ? { ...c, findingsError: f } : { ...c, findings: f }; }) : list;
+    const out = format.name === 'json' ? JSON.stringify({ runtime: rt.name, via: rt.via, containers }, null, 2) + '\n' : renderPsTable(list, rt.via, findings);
     await writeOutput(out, v.output as string | undefined);
   });
   return cmd;

@@ -13,6 +13,7 @@ import type { ServerDeps } from './deps.js';
 import { registerRoutes } from './routes.js';
 import { registerWatchRoutes } from './routes-watch.js';
 import { registerWorkloadRoutes } from './routes-workloads.js';
+import { registerDriftRoutes } from './routes-drift.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -155,6 +156,7 @@ export async function buildApp(opts: AppOptions): Promise<DrydockApp> {
 
   registerRoutes(app, deps);
   registerWorkloadRoutes(app, deps);
+  registerDriftRoutes(app, deps);
   registerWatchRoutes(app, deps);
   await app.ready();
   return Object.assign(app as unknown as FastifyInstance, { vulnDb: db });

@@ -3,14 +3,15 @@
  * file calls describeStore with a factory that opens stores on one throw-away database.
  * Not part of the build (testdata/ is excluded).
  */
+import type { FindingJsonLister } from '../sql-store.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDrydockError } from '../../core/errors.js';
 import type { Inventory, Package } from '../../model/package.js';
 import type { Finding } from '../../model/vuln.js';
 import { LATEST_SCHEMA, MIGRATIONS } from '../migrations.js';
 import type { OpenStoreOptions } from '../open.js';
-import { findingEventId } from '../sql-store.js';
-import type { Store, TeamContext, WorkloadInput } from '../types.js';
+import { driftEventId, findingEventId } from '../sql-store.js';
+import type { DriftFindingInput, Store, TeamContext, WorkloadInput } from '../types.js';
 
 export interface StoreFactory {
   /** opens a store on the suite's database (the same database every time) */
@@ -351,6 +352,25 @@ export function describeStore(name: string, setup: () => Promise<StoreFactory | 
         } while (after);
         expect(ids).toEqual(fs.map((x) => x.id).sort());
       });
+
+      it('lists findings as pre-serialised JSON equal to the parsed listing with the image\'s triage', async () => {
+        const d = digestOf(uniq('fjson'));
+        const fs = Array.from({ length: 5 }, (_, i) => finding(`CVE-2024-${2000 + i}`, pkg(`q${i}`, '1.0.0')));
+        await store.applyEvaluation(A, d, fs, 'db');
+        await store.setTriage(A, { vulnerabilityId: fs[1]!.id, target: { digest: d }, state: 'false_positive', reason: `dev only ${SQL_NASTY}` });
+        const lister = store as Partial<FindingJsonLister>;
+        expect(typeof lister.listFindingsJson).toBe('function');
+        for (const filter of [{ limit: 2 }, { limit: 100 }]) {
+          const plain = await store.listFindings(A, d, filter);
+          const raw = await lister.listFindingsJson!(A, d, filter);
+          const expected = await Promise.all(plain.items.map(async (f) => {
+            const t = await store.getTriage(A, f.vulnerabilityId, { digest: d });
+            return JSON.stringify({ ...f, ...(t ? { triage: t } : {}) });
+          }));
+          expect(raw.items.map((i) => i.json)).toEqual(expected);
+          expect(raw.next).toEqual(plain.next);
+        }
+      });
     });
 
     describe('triage', () => {
@@ -614,6 +634,91 @@ export function describeStore(name: string, setup: () => Promise<StoreFactory | 
         await expectCode(store.listWorkloads(A, { after: 'bogus' }), 'STORE_INPUT_INVALID');
         // a refused report leaves the previous set in place
         expect((await store.listWorkloads(A, { source: 'paging', limit: 1000 })).items).toHaveLength(25);
+      });
+    });
+
+    describe('drift', () => {
+      const df = (kind: string, severity: DriftFindingInput['severity'], subject: string, extra: Partial<DriftFindingInput> = {}): DriftFindingInput =>
+        ({ kind, severity, subject, message: `${kind} ${subject}`, path: subject, ...extra });
+      const web = { name: 'web', id: 'abc123', image: 'registry.example.com/shop/web:1', digest: digestOf('881') };
+
+      it('replaces the open findings of one container, resolves what is gone, and enqueues stable events at or above a severity', async () => {
+        const T: TeamContext = { teamId: (await store.createTeam(uniq('drift'), 'test')).id, actor: 'agent' };
+        const src = `host/${SQL_NASTY}`;
+        const first = [
+          df('new-executable', 'high', '/usr/local/bin/miner'),
+          df('file-changed', 'info', '/etc/motd'),
+          df('package-installed-at-runtime', 'medium', 'deb/hello', { path: undefined, package: { type: 'deb', name: 'hello', version: '2.10-3' } }),
+        ];
+        const r1 = await store.putDriftFindings(T, src, web, first);
+        expect(r1.new.map((x) => x.subject)).toEqual(['/etc/motd', '/usr/local/bin/miner', 'deb/hello']);
+        expect(r1.resolved).toEqual([]);
+        // the default threshold is medium: the info finding enqueues nothing
+        expect(r1.eventIds.sort()).toEqual([
+          driftEventId(T.teamId, src, 'web', 'new-executable', '/usr/local/bin/miner', 1),
+          driftEventId(T.teamId, src, 'web', 'package-installed-at-runtime', 'deb/hello', 1),
+        ].sort());
+        const events = (await store.claimOutbox(1000, 60_000)).filter((e) => e.teamId === T.teamId);
+        expect(events.map((e) => e.kind)).toEqual(['drift.new', 'drift.new']);
+        const miner = events.find((e) => (e.payload.finding as DriftFindingInput).subject === '/usr/local/bin/miner')!;
+        expect(miner.payload).toMatchObject({ event: 'drift.new', source: src, container: web, revision: 1, finding: first[0] });
+        for (const e of events) await store.markDelivered(e.id);
+
+        const listed = await store.listDriftFindings(T, { container: 'web' });
+        expect(listed.items.map((x) => `${x.kind}|${x.subject}`)).toEqual(['file-changed|/etc/motd', 'new-executable|/usr/local/bin/miner', 'package-installed-at-runtime|deb/hello']);
+        expect(listed.items[2]).toMatchObject({ source: src, container: web, state: 'open', revision: 1, severity: 'medium', package: { type: 'deb', name: 'hello', version: '2.10-3' } });
+        expect(listed.items[2]!.path).toBeUndefined();
+        expect((await store.listDriftFindings(T, { digest: digestOf('881') })).items).toHaveLength(3);
+        expect((await store.listDriftFindings(T, { digest: digestOf('882') })).items).toEqual([]);
+        expect((await store.listDriftFindings(A, { container: 'web' })).items.filter((x) => x.source === src)).toEqual([]);
+
+        // the same report again: nothing new, no event, no audit row
+        clock.advance(600_000);
+        const auditBefore = (await store.listAudit(T, { limit: 1 })).items[0]!.id;
+        expect(await store.putDriftFindings(T, src, web, first)).toMatchObject({ new: [], resolved: [], unchanged: 3, eventIds: [] });
+        expect((await store.listAudit(T, { limit: 1 })).items[0]!.id).toBe(auditBefore);
+        const again = (await store.listDriftFindings(T, { container: 'web' })).items[0]!;
+        expect(Date.parse(again.lastSeen) - Date.parse(again.firstSeen)).toBe(600_000);
+
+        // the executable removed, the rest kept: one resolved; another container of the source is independent
+        const r3 = await store.putDriftFindings(T, src, web, [first[1]!, first[2]!]);
+        expect(r3.resolved.map((x) => [x.subject, x.state])).toEqual([['/usr/local/bin/miner', 'resolved']]);
+        expect(r3.unchanged).toBe(2);
+        await store.putDriftFindings(T, src, { name: 'db', image: 'postgres:16' }, [df('new-executable', 'high', '/tmp/x')]);
+        expect((await store.listDriftFindings(T, { source: src })).items.map((x) => `${x.container.name}|${x.subject}`)).toEqual(['db|/tmp/x', 'web|/etc/motd', 'web|deb/hello']);
+        const resolved = (await store.listDriftFindings(T, { states: ['resolved'] })).items;
+        expect(resolved.map((x) => x.subject)).toEqual(['/usr/local/bin/miner']);
+        expect(resolved[0]!.resolvedAt).toBeDefined();
+
+        // it comes back: a new appearance (revision 2) with a new event id; high threshold leaves medium out
+        const r4 = await store.putDriftFindings(T, src, web, first, { notifyAt: 'high' });
+        expect(r4.new.map((x) => [x.subject, x.revision])).toEqual([['/usr/local/bin/miner', 2]]);
+        expect(r4.eventIds).toEqual([driftEventId(T.teamId, src, 'web', 'new-executable', '/usr/local/bin/miner', 2)]);
+        expect((await store.listDriftFindings(T, { container: 'web', states: ['open', 'resolved'] })).items.map((x) => x.state)).toEqual(['open', 'open', 'open']);
+        // an empty report resolves everything of the container
+        expect((await store.putDriftFindings(T, src, web, [])).resolved).toHaveLength(3);
+        expect((await store.listDriftFindings(T, { container: 'web' })).items).toEqual([]);
+      });
+
+      it('pages with a keyset cursor and refuses bad reports', async () => {
+        const T: TeamContext = { teamId: (await store.createTeam(uniq('drift-page'), 'test')).id, actor: 'agent' };
+        const many = Array.from({ length: 25 }, (_, i) => df('file-added', 'info', `/data/f-${String(i).padStart(2, '0')}`));
+        await store.putDriftFindings(T, 'h', web, many);
+        const seen: string[] = [];
+        let after: string | undefined;
+        do {
+          const p = await store.listDriftFindings(T, { limit: 10, ...(after ? { after } : {}) });
+          seen.push(...p.items.map((x) => x.subject));
+          after = p.next;
+        } while (after);
+        expect(seen).toEqual(many.map((x) => x.subject));
+        await expectCode(store.putDriftFindings(T, '', web, []), 'STORE_INPUT_INVALID');
+        await expectCode(store.putDriftFindings(T, 'h', { ...web, digest: 'latest' }, []), 'STORE_INPUT_INVALID');
+        await expectCode(store.putDriftFindings(T, 'h', web, [df('x', 'severe' as 'high', '/a')]), 'STORE_INPUT_INVALID');
+        await expectCode(store.putDriftFindings(T, 'h', web, [df('x', 'high', '')]), 'STORE_INPUT_INVALID');
+        await expectCode(store.listDriftFindings(T, { after: 'bogus' }), 'STORE_INPUT_INVALID');
+        // a refused report leaves the previous findings in place
+        expect((await store.listDriftFindings(T, { limit: 1000 })).items).toHaveLength(25);
       });
     });
   });

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { DrydockError } from '../core/errors.js';
 
 import { d, type OptionDecl } from './option-decl.js';
@@ -152,7 +152,9 @@ export function loadConfigFile(path: string | undefined): Record<string, unknown
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // loaded on use: most runs have no config file, and yaml costs about 20 ms of start-up
+    const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+    doc = parse(text);
   } catch (e) {
     throw new DrydockError('CONFIG_INVALID', `config file ${path} is not valid YAML or JSON`, { cause: e });
   }

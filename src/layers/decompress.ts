@@ -64,7 +64,7 @@ export function decompressStream(compression: Compression): Transform {
   switch (compression) {
     case 'gzip':
       // Gunzip continues with the next member of a concatenated stream by itself.
-      return createGunzip({ chunkSize: 256 * 1024 });
+      return createGunzip({ chunkSize: 1024 * 1024 });
     case 'zstd':
       return new ZstdTransform();
     case 'none':

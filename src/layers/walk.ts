@@ -414,7 +414,12 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
       ),
     );
 
-    decomp.on('data', (chunk: Buffer) => {
+    // Each chunk is processed in a microtask: zlib's callback pushes a chunk and only then starts
+    // inflating the next one on the thread pool, so handling the chunk synchronously would keep
+    // inflate and hashing/parsing from overlapping. Microtasks keep the order ('end' is queued
+    // behind the last chunk the same way), and the next chunk cannot arrive before this one ran.
+    decomp.on('data', (chunk: Buffer) => queueMicrotask(() => onChunk(chunk)));
+    const onChunk = (chunk: Buffer): void => {
       if (failed) return;
       bytes += chunk.length;
       counter.bytes += chunk.length;
@@ -432,8 +437,9 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
       } catch (e) {
         if (e !== STOP) fail(corrupt(e));
       }
-    });
-    decomp.on('end', () => {
+    };
+    decomp.on('end', () => queueMicrotask(onDecompEnd));
+    const onDecompEnd = (): void => {
       if (failed) return;
       try {
         parser.end();
@@ -443,7 +449,7 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
       }
       ended = true;
       finish();
-    });
+    };
 
     stream.pipe(decomp);
   });

@@ -1,24 +1,25 @@
 /**
- * Downloads a feed to a file with undici (conditional GET with If-None-Match / If-Modified-Since,
- * RFC 9110 13.1), streaming to disk. HTTP errors, connection failures, timeouts and bodies shorter
- * than their Content-Length are FEED_UNAVAILABLE; the partial file is removed.
+ * Downloads a feed to a file (conditional GET with If-None-Match / If-Modified-Since, RFC 9110
+ * 13.1), streaming to disk, on the same HTTP transport as the registry client (HTTP(S)_PROXY,
+ * NO_PROXY, CA files). HTTP errors, connection failures, timeouts and bodies shorter than their
+ * Content-Length are FEED_UNAVAILABLE; the partial file is removed.
  */
 import { createWriteStream, readFileSync, rmSync } from 'node:fs';
-import { Readable, Transform } from 'node:stream';
+import { rootCertificates } from 'node:tls';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Agent, fetch, ProxyAgent, type Dispatcher } from 'undici';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { DrydockError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
+import { dump, HttpTransport, type TransportResponse } from '../core/http.js';
 
 export interface FetchOptions {
-  /** an undici dispatcher (Agent, ProxyAgent, MockAgent) for every request */
-  dispatcher?: Dispatcher;
-  /** proxy URL; ignored when a dispatcher is given */
+  /** proxy URL for every download (default: HTTP_PROXY / HTTPS_PROXY / NO_PROXY from the environment) */
   proxy?: string;
   /** time limit of one download, headers and body (default 10 minutes) */
   timeoutMs?: number;
   userAgent?: string;
-  /** PEM file of extra CA certificates to trust (ignored when a dispatcher is given) */
+  /** PEM file of extra CA certificates to trust */
   caFile?: string;
   /** retries of a download after a connection error, a 5xx or a 429 (default 0) */
   retries?: number;
@@ -26,11 +27,32 @@ export interface FetchOptions {
   events?: EventSink;
 }
 
-function dispatcherOf(opts: FetchOptions): Dispatcher | undefined {
-  if (opts.dispatcher) return opts.dispatcher;
-  const ca = opts.caFile ? readFileSync(opts.caFile) : undefined;
-  if (opts.proxy) return new ProxyAgent(ca ? { uri: opts.proxy, requestTls: { ca } } : opts.proxy);
-  return ca ? new Agent({ connect: { ca } }) : undefined;
+/** no byte for this long fails a download (within the overall timeoutMs) */
+const IDLE_MS = 60_000;
+const MAX_REDIRECTS = 5;
+
+function transportOf(opts: FetchOptions): HttpTransport {
+  let ca: string[] | undefined;
+  if (opts.caFile) {
+    try {
+      ca = [...rootCertificates, readFileSync(opts.caFile, 'utf8')];
+    } catch (cause) {
+      throw new DrydockError('CONFIG_INVALID', `cannot read the CA file ${opts.caFile}`, { cause });
+    }
+  }
+  const env = opts.proxy ? { ...process.env, HTTP_PROXY: opts.proxy, HTTPS_PROXY: opts.proxy } : process.env;
+  return new HttpTransport({ ...(ca ? { ca } : {}), env });
+}
+
+/** the body as sent, decoded when the server chose a content coding anyway (none is asked for) */
+function decoded(res: TransportResponse, url: string): Readable {
+  const enc = String(res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (enc === 'identity' || enc === '') return res.body;
+  if (enc === 'gzip' || enc === 'x-gzip') return res.body.pipe(createGunzip());
+  if (enc === 'deflate') return res.body.pipe(createInflate());
+  if (enc === 'br') return res.body.pipe(createBrotliDecompress());
+  res.body.destroy();
+  throw new DrydockError('FEED_UNAVAILABLE', `feed ${url}: unsupported content encoding ${JSON.stringify(enc)}`);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -68,24 +90,57 @@ async function downloadOnce(
   const headers: Record<string, string> = { 'user-agent': opts.userAgent ?? 'drydock-vulndb' };
   if (opts.etag) headers['if-none-match'] = opts.etag;
   if (opts.lastModified) headers['if-modified-since'] = opts.lastModified;
-  const dispatcher = dispatcherOf(opts);
-  const signal = AbortSignal.timeout(opts.timeoutMs ?? 600_000);
-  let res;
+  const transport = transportOf(opts);
   try {
-    res = await fetch(url, { headers, signal, redirect: 'follow', ...(dispatcher ? { dispatcher } : {}) });
-  } catch (cause) {
-    throw new DrydockError('FEED_UNAVAILABLE', `feed ${url} could not be fetched`, { cause });
+    return await fetchTo(transport, url, dest, headers, opts);
+  } finally {
+    transport.close();
   }
-  if (res.status === 304) {
-    await res.body?.cancel().catch(() => undefined);
+}
+
+async function fetchTo(
+  transport: HttpTransport,
+  url: string,
+  dest: string,
+  headers: Record<string, string>,
+  opts: FetchOptions & { onBytes?: (n: number) => void },
+): Promise<DownloadResult> {
+  const timeoutMs = opts.timeoutMs ?? 600_000;
+  const signal = AbortSignal.timeout(timeoutMs);
+  let res: TransportResponse;
+  let at: URL;
+  try {
+    at = new URL(url);
+  } catch (cause) {
+    throw new DrydockError('FEED_UNAVAILABLE', `feed ${url}: not a URL`, { cause });
+  }
+  for (let hop = 0; ; hop++) {
+    try {
+      res = await transport.request(at, { method: 'GET', headers, timeoutMs: Math.min(timeoutMs, IDLE_MS), signal });
+    } catch (cause) {
+      throw new DrydockError('FEED_UNAVAILABLE', `feed ${url} could not be fetched`, { cause });
+    }
+    const loc = res.headers.location;
+    if (![301, 302, 303, 307, 308].includes(res.statusCode) || typeof loc !== 'string') break;
+    await dump(res.body);
+    if (hop >= MAX_REDIRECTS) throw new DrydockError('FEED_UNAVAILABLE', `feed ${url}: more than ${MAX_REDIRECTS} redirects`);
+    at = new URL(loc, at);
+    if (at.protocol !== 'https:' && at.protocol !== 'http:') throw new DrydockError('FEED_UNAVAILABLE', `feed ${url}: redirect to a ${at.protocol} URL`);
+  }
+  if (res.statusCode === 304) {
+    await dump(res.body);
     return { status: 'not-modified' };
   }
-  if (res.status < 200 || res.status > 299 || !res.body) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new DrydockError('FEED_UNAVAILABLE', `feed ${url} answered http ${res.status}`, { details: { status: res.status } });
+  if (res.statusCode < 200 || res.statusCode > 299) {
+    await dump(res.body);
+    throw new DrydockError('FEED_UNAVAILABLE', `feed ${url} answered http ${res.statusCode}`, { details: { status: res.statusCode } });
   }
-  const length = res.headers.get('content-length');
-  const expected = length !== null && /^\d+$/.test(length) && !res.headers.get('content-encoding') ? Number(length) : undefined;
+  const header = (name: string): string | undefined => {
+    const v = res.headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const length = header('content-length');
+  const expected = length !== undefined && /^\d+$/.test(length) && !header('content-encoding') ? Number(length) : undefined;
   let bytes = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -95,7 +150,7 @@ async function downloadOnce(
     },
   });
   try {
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), counter, createWriteStream(dest));
+    await pipeline(decoded(res, url), counter, createWriteStream(dest));
   } catch (cause) {
     rmSync(dest, { force: true });
     throw new DrydockError('FEED_UNAVAILABLE', `feed ${url}: download broke off after ${bytes} bytes`, { cause });
@@ -105,8 +160,8 @@ async function downloadOnce(
     throw new DrydockError('FEED_UNAVAILABLE', `feed ${url}: got ${bytes} of ${expected} bytes (truncated)`);
   }
   const out: DownloadResult = { status: 'downloaded', bytes };
-  const etag = res.headers.get('etag');
-  const lm = res.headers.get('last-modified');
+  const etag = header('etag');
+  const lm = header('last-modified');
   if (etag) out.etag = etag;
   if (lm) out.lastModified = lm;
   return out;

@@ -141,6 +141,15 @@ describe('update over http', () => {
     body = Buffer.from(zipSync({ 'U-1.json': strToU8(JSON.stringify({ id: 'U-1', modified: '2025-01-01T00:00:00Z', affected: [{ package: { ecosystem: 'npm', name: 'left-pad' } }] })) }));
     server = createServer((req, res) => {
       requests.push({ url: req.url ?? '', headers: req.headers });
+      // a mirror layout: the feed moved (redirect), and this server compresses on the wire
+      if (req.url === '/moved/all.zip') {
+        res.writeHead(302, { location: '/gz/all.zip' }).end();
+        return;
+      }
+      if (req.url === '/gz/all.zip') {
+        res.writeHead(200, { 'content-encoding': 'gzip', etag: '"gz"' }).end(gzipSync(body));
+        return;
+      }
       if (mode === 'error') {
         res.writeHead(500).end('boom');
         return;
@@ -197,5 +206,12 @@ describe('update over http', () => {
     expect(db.affected('npm', 'left-pad').map((e) => e.advisoryId)).toEqual(['U-2']);
     expect(db.changes(first.digest)).toMatchObject({ added: ['U-2'], removed: ['U-1'] });
     db.close();
+  });
+
+  it('follows a redirect and decodes a gzip content coding', async () => {
+    const path = join(dir, 'moved.db');
+    const r = await updateDb(path, [{ name: 'osv:npm', url: `${base}/moved/all.zip`, kind: 'osv-zip' as const }], { timeoutMs: 5000 });
+    expect(r.sources).toMatchObject([{ status: 'updated', bytes: body.length, records: 1 }]);
+    expect(requests.slice(-2).map((q) => q.url)).toEqual(['/moved/all.zip', '/gz/all.zip']);
   });
 });

@@ -17,13 +17,13 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Readable } from 'node:stream';
-import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { DigestStream, digestOf, isDigest, parseDigest, verifyBytes } from '../../core/digest.js';
 import { DrydockError, type ErrorCode } from '../../core/errors.js';
 import { noopSink, type EventSink } from '../../core/events.js';
 import { registryApiHost } from '../reference.js';
 import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, MediaType, type Descriptor, type RawManifest, type RegistryOptions } from '../types.js';
 import { lookupCredentials, type Credentials } from './credentials.js';
+import { dump, HttpTransport } from '../../core/http.js';
 import { createLimiter, type Limiter } from './limit.js';
 
 export type RegistryClientOptions = RegistryOptions & {
@@ -59,8 +59,8 @@ const DEFAULT_CHUNK_THRESHOLD = 32 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
 const MAX_RETRY_AFTER_MS = 60_000;
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
-const RETRY_ERRNOS = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
-const TIMEOUT_ERRNOS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+const RETRY_ERRNOS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+const TIMEOUT_ERRNOS = new Set(['ETIMEDOUT']);
 
 type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -81,7 +81,7 @@ interface SendRequest {
 interface Response {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Dispatcher.ResponseData['body'];
+  body: Readable;
   url: URL;
 }
 
@@ -233,8 +233,8 @@ export class RegistryClient {
   readonly #env: NodeJS.ProcessEnv;
   readonly #timeoutMs: number;
   readonly #retries: number;
-  readonly #dispatcher: Dispatcher;
-  #insecureDispatcher: Dispatcher | undefined;
+  readonly #transport: HttpTransport;
+  #insecureTransport: HttpTransport | undefined;
   readonly #schemes = new Map<string, Promise<'http' | 'https'>>();
   readonly #insecure: Set<string>;
   readonly #creds = new Map<string, Promise<Credentials | undefined>>();
@@ -260,34 +260,14 @@ export class RegistryClient {
         throw new DrydockError('CONFIG_INVALID', `cannot read the CA file ${opts.caFile}`, { cause: e });
       }
     }
-    this.#dispatcher = this.#makeDispatcher({ ...(ca ? { ca } : {}), timeout: this.#timeoutMs });
+    this.#transport = new HttpTransport({ ...(ca ? { ca } : {}), env: this.#env });
     for (const h of [...this.#insecure]) this.#insecure.add(registryApiHost(h).toLowerCase());
   }
 
-  #makeDispatcher(tls: { ca?: string[]; timeout: number; rejectUnauthorized?: boolean }): Dispatcher {
-    const env = this.#env;
-    const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
-    const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
-    if (httpsProxy || httpProxy) {
-      // loopback never goes through a proxy
-      const noProxy = [env.NO_PROXY ?? env.no_proxy ?? '', 'localhost', '127.0.0.1', '::1', '[::1]'].filter(Boolean).join(',');
-      return new EnvHttpProxyAgent({
-        httpProxy: httpProxy ?? '',
-        httpsProxy: httpsProxy ?? '',
-        noProxy,
-        connect: tls,
-        requestTls: tls,
-        // plain-HTTP registries: forward absolute-URI requests instead of CONNECT tunnels
-        proxyTunnel: false,
-      } as ConstructorParameters<typeof EnvHttpProxyAgent>[0]);
-    }
-    return new Agent({ connect: tls });
-  }
-
   /** TLS without verification, only for hosts listed as insecure. */
-  #unverified(): Dispatcher {
-    this.#insecureDispatcher ??= this.#makeDispatcher({ rejectUnauthorized: false, timeout: this.#timeoutMs });
-    return this.#insecureDispatcher;
+  #unverified(): HttpTransport {
+    this.#insecureTransport ??= new HttpTransport({ rejectUnauthorized: false, env: this.#env });
+    return this.#insecureTransport;
   }
 
   /**
@@ -300,14 +280,12 @@ export class RegistryClient {
     if (!p) {
       p = (async () => {
         try {
-          const res = await request(`https://${host}/v2/`, {
-            dispatcher: this.#unverified(),
+          const res = await this.#unverified().request(new URL(`https://${host}/v2/`), {
             method: 'GET',
             headers: { 'user-agent': this.#opts.userAgent ?? 'drydock' },
-            headersTimeout: Math.min(this.#timeoutMs, 5000),
-            bodyTimeout: Math.min(this.#timeoutMs, 5000),
+            timeoutMs: Math.min(this.#timeoutMs, 5000),
           });
-          await res.body.dump().catch(() => {});
+          await dump(res.body);
           return 'https' as const;
         } catch {
           return 'http' as const;
@@ -320,8 +298,8 @@ export class RegistryClient {
 
   /** Closes pooled connections. */
   async close(): Promise<void> {
-    await this.#dispatcher.close();
-    await this.#insecureDispatcher?.close();
+    this.#transport.close();
+    this.#insecureTransport?.close();
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -358,15 +336,14 @@ export class RegistryClient {
   async #fetch(req: { method: Method; url: URL; headers: Record<string, string>; body?: Buffer; what: string; signal?: AbortSignal | undefined }): Promise<Response> {
     const base = this.#opts.retryBaseMs ?? 500;
     for (let attempt = 0; ; attempt++) {
-      let res: Dispatcher.ResponseData;
+      let res: Awaited<ReturnType<HttpTransport['request']>>;
       try {
-        res = await request(req.url, {
-          dispatcher: req.url.protocol === 'https:' && this.#insecure.has(req.url.host.toLowerCase()) ? this.#unverified() : this.#dispatcher,
+        const transport = req.url.protocol === 'https:' && this.#insecure.has(req.url.host.toLowerCase()) ? this.#unverified() : this.#transport;
+        res = await transport.request(req.url, {
           method: req.method,
           headers: { 'user-agent': this.#opts.userAgent ?? 'drydock', ...req.headers },
           ...(req.body !== undefined ? { body: req.body } : {}),
-          headersTimeout: this.#timeoutMs,
-          bodyTimeout: this.#timeoutMs,
+          timeoutMs: this.#timeoutMs,
           ...(req.signal ? { signal: req.signal } : {}),
         });
       } catch (e) {
@@ -380,7 +357,7 @@ export class RegistryClient {
         throw networkError(e, req.url, req.what, this.#timeoutMs);
       }
       if (RETRY_STATUSES.has(res.statusCode) && attempt < this.#retries) {
-        await res.body.dump().catch(() => {});
+        await dump(res.body);
         const ra = parseRetryAfter(header(res, 'retry-after'));
         const backoff = Math.round(base * 2 ** attempt * (0.5 + Math.random()));
         const delayMs = Math.min(MAX_RETRY_AFTER_MS, ra ?? backoff);
@@ -509,13 +486,13 @@ export class RegistryClient {
           const creds = await this.#credentials(req.registry);
           if (!creds || (!creds.username && !creds.password)) break;
         }
-        await res.body.dump().catch(() => {});
+        await dump(res.body);
         this.#challenges.set(req.registry, ch);
       }
       if (!res) throw new DrydockError('INTERNAL', `${req.what}: no response`);
       if (req.followRedirects && [301, 302, 303, 307, 308].includes(res.status)) {
         const loc = header(res, 'location');
-        await res.body.dump().catch(() => {});
+        await dump(res.body);
         if (!loc) throw new DrydockError('REGISTRY_ERROR', `${req.what}: redirect ${res.status} without a Location from ${safeUrl(url)}`);
         if (hop >= MAX_REDIRECTS) throw new DrydockError('REGISTRY_ERROR', `${req.what}: more than ${MAX_REDIRECTS} redirects from ${safeUrl(req.url)}`);
         url = new URL(loc, url);
@@ -664,7 +641,7 @@ export class RegistryClient {
   async headManifest(repo: RepoRef, reference: string, opts: { accept?: string[]; signal?: AbortSignal } = {}): Promise<{ digest: string; mediaType: string; size: number } | undefined> {
     const what = this.#manifestWhat(repo, reference);
     const res = await this.#requestManifest('HEAD', repo, reference, what, opts);
-    await res.body.dump().catch(() => {});
+    await dump(res.body);
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw await this.#statusError(res, what, 'manifest');
     const digest = header(res, 'docker-content-digest');
@@ -697,7 +674,7 @@ export class RegistryClient {
       what,
     });
     if (res.status !== 201 && res.status !== 200 && res.status !== 202) throw await this.#statusError(res, what, 'other');
-    await res.body.dump().catch(() => {});
+    await dump(res.body);
     const got = header(res, 'docker-content-digest');
     if (got && isDigest(got) && parseDigest(got).algorithm === parseDigest(manifest.digest).algorithm && got !== manifest.digest) {
       throw new DrydockError('DIGEST_MISMATCH', `${what}: registry stored digest ${got}, pushed ${manifest.digest}`, { details: { expected: manifest.digest, actual: got } });
@@ -716,7 +693,7 @@ export class RegistryClient {
     const what = this.#manifestWhat(repo, digest);
     const res = await this.#send({ registry: repo.registry, method: 'DELETE', url: this.#repoUrl(repo, `manifests/${digest}`), scopes: [`repository:${repo.repository}:delete`, ...this.#push(repo)], what });
     if (res.status !== 202 && res.status !== 200) throw await this.#statusError(res, what, 'manifest');
-    await res.body.dump().catch(() => {});
+    await dump(res.body);
   }
 
   // ---------------------------------------------------------------- blobs
@@ -769,7 +746,7 @@ export class RegistryClient {
       what,
       followRedirects: true,
     });
-    await res.body.dump().catch(() => {});
+    await dump(res.body);
     if (res.status === 200) return true;
     if (res.status === 404) return false;
     throw await this.#statusError(res, what, 'blob');
@@ -795,7 +772,7 @@ export class RegistryClient {
   async #cancelUpload(repo: RepoRef, location: URL, what: string): Promise<void> {
     try {
       const res = await this.#send({ registry: repo.registry, method: 'DELETE', url: location, scopes: this.#push(repo), what });
-      await res.body.dump().catch(() => {});
+      await dump(res.body);
     } catch {
       // best effort
     }
@@ -823,7 +800,7 @@ export class RegistryClient {
 
     const start = await this.#startUpload(repo, what);
     if (start.status !== 202 && start.status !== 201) throw await this.#statusError(start, what, 'other');
-    await start.body.dump().catch(() => {});
+    await dump(start.body);
     let location = this.#location(start, what);
 
     const finish = async (body: Buffer): Promise<void> => {
@@ -839,7 +816,7 @@ export class RegistryClient {
         what,
       });
       if (res.status !== 201 && res.status !== 204 && res.status !== 200) throw await this.#statusError(res, what, 'other');
-      await res.body.dump().catch(() => {});
+      await dump(res.body);
     };
 
     if (buf !== undefined && (!opts.chunkSize || buf.length <= opts.chunkSize)) {
@@ -865,7 +842,7 @@ export class RegistryClient {
         what,
       });
       if (res.status !== 202 && res.status !== 204) throw await this.#statusError(res, what, 'other');
-      await res.body.dump().catch(() => {});
+      await dump(res.body);
       location = this.#location(res, what);
       offset += chunk.length;
     };
@@ -909,11 +886,11 @@ export class RegistryClient {
     const q = `?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(fromRepository)}`;
     const res = await this.#startUpload(repo, what, q, [...this.#push(repo), `repository:${fromRepository}:pull`]);
     if (res.status === 201) {
-      await res.body.dump().catch(() => {});
+      await dump(res.body);
       return true;
     }
     if (res.status === 202) {
-      await res.body.dump().catch(() => {});
+      await dump(res.body);
       const loc = header(res, 'location');
       if (loc) await this.#cancelUpload(repo, new URL(loc, res.url), what);
       return false;
@@ -977,7 +954,7 @@ export class RegistryClient {
         followRedirects: true,
       });
       if (page === 0 && (res.status === 404 || res.status === 405)) {
-        await res.body.dump().catch(() => {});
+        await dump(res.body);
         return this.#referrersByTag(repo, subjectDigest, opts.artifactType);
       }
       if (res.status !== 200) throw await this.#statusError(res, what, 'other');

@@ -21,7 +21,6 @@ import type { FileMeta } from '../layers/types.js';
 import { comparePackages } from '../model/ids.js';
 import type { Distro, Inventory, LayerRef, Location, Package, Relationship } from '../model/package.js';
 import { openCache, type ScanCommonOptions } from './inspect.js';
-import { inventoryFromSbomFile } from './sbom-file.js';
 
 export interface SbomOptions extends ScanCommonOptions {
   /** "+name,-name" (adjust the default set), "a,b" (replace it), names or tags; or a list of such tokens */
@@ -272,7 +271,11 @@ async function runCataloger(c: Cataloger, ctx: CatalogContext, issues: IssueLog,
 export async function sbomImage(target: string | Target, opts: SbomOptions = {}): Promise<Inventory> {
   // a stored SBOM (sbom:PATH) is decoded, not cataloged
   const parsed = typeof target === 'string' ? parseTarget(target) : target;
-  if (parsed.kind === 'sbom') return inventoryFromSbomFile(parsed.path ?? '', opts.issues ? { issues: opts.issues } : {});
+  if (parsed.kind === 'sbom') {
+    // the SBOM decoders load only for sbom: targets
+    const { inventoryFromSbomFile } = await import('./sbom-file.js');
+    return inventoryFromSbomFile(parsed.path ?? '', opts.issues ? { issues: opts.issues } : {});
+  }
   const scope = opts.scope ?? 'squashed';
   const issues = opts.issues ?? new IssueLog();
   const image = await openImage(target, imageOptions({ ...opts, issues }));

@@ -6,7 +6,7 @@
  * The project's own package.json (outside any node_modules) is not reported: it is the
  * application being scanned, not an installed dependency.
  */
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
 import { bad, catalogDeclaredFiles, isRecord, makePackage, normaliseLicenses, parseJson, posixDirname, purlOf, readText, str, LIMIT } from './common.js';
@@ -327,10 +327,14 @@ function descriptorName(d: string): string {
   return i < 0 ? d : d.slice(0, i);
 }
 
+/** `yaml` is loaded on the first YAML lock file, not with every cataloger (start-up time) */
+let yaml: typeof import('yaml') | undefined;
+
 /** A YAML lock file (yarn berry, pnpm) with at most 100 aliases; undefined, with an issue, when it does not parse. */
 function parseYamlLock(ctx: CatalogContext, path: string, text: string): unknown {
   try {
-    return parseYaml(text, { maxAliasCount: 100 }) as unknown;
+    yaml ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+    return yaml.parse(text, { maxAliasCount: 100 }) as unknown;
   } catch (e) {
     bad(ctx, path, `invalid yaml: ${(e as Error).message}`);
     return undefined;

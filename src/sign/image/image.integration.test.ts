@@ -53,12 +53,15 @@ async function pushImage(client: RegistryClient, repo: { registry: string; repos
 interface FaultProxy {
   host: string;
   mutate: ((path: string, body: Buffer) => Buffer | undefined) | undefined;
+  /** METHOD path of every request that went through */
+  log: string[];
   close(): Promise<void>;
 }
 
 async function startProxy(upstream: string): Promise<FaultProxy> {
-  const proxy: FaultProxy = { host: '', mutate: undefined, close: async () => {} };
+  const proxy: FaultProxy = { host: '', mutate: undefined, log: [], close: async () => {} };
   const server: Server = createServer((req, res) => {
+    proxy.log.push(`${req.method} ${req.url}`);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -168,6 +171,21 @@ describe('image signatures in a registry', () => {
     expect(cfg.rootfs.diff_ids).toEqual(parsed.layers.map((l) => l.digest));
     const v = await verifyImage(`${app}:v1`, { key: signer.publicKey }, { registry });
     expect(reasons(v.checks)).toEqual(['ok', 'ok']);
+  });
+
+  it('reads a payload that several signatures share once', async () => {
+    // signed twice with the same payload and once with another: three layers, two blobs
+    const shared = { registry: reg.host, repository: 'shared' };
+    await pushImage(client, shared, imgA, 'v1');
+    for (const annotations of [{}, {}, { env: 'prod' }] as Record<string, string>[]) await signImage(`${reg.host}/shared:v1`, signer, { registry, annotations });
+    const layers = parseSignatureManifest(await client.getManifest(shared, sigTag(imgA)), 'sig').layers;
+    expect(layers).toHaveLength(3);
+    expect(new Set(layers.map((l) => l.digest)).size).toBe(2);
+    proxy.log.length = 0;
+    const v = await verifyImage(`${proxy.host}/shared:v1`, { key: signer.publicKey }, { registry });
+    expect(reasons(v.checks)).toEqual(['ok', 'ok', 'ok']);
+    const blobGets = proxy.log.filter((l) => l.startsWith('GET /v2/shared/blobs/'));
+    expect(blobGets.sort()).toEqual([...new Set(layers.map((l) => `GET /v2/shared/blobs/${l.digest}`))].sort());
   });
 
   it('reports SIGNATURE_NOT_FOUND for an unsigned image and fails closed with the wrong key', async () => {

@@ -215,6 +215,14 @@ export async function verifyImage(target: Target | string, verifier: ImageVerifi
     const digest = root.digest;
     const ctx = { digest, annotations: opts.annotations ?? {}, verifier };
     const checks: SignatureCheck[] = [];
+    // signatures of one payload share its blob (cosign signs the same simple-signing document): read it once
+    const blobs = new Map<string, Promise<Buffer | Error>>();
+    const blob = (d: Descriptor): Promise<Buffer | Error> => {
+      const key = `${d.digest} ${d.size}`;
+      let p = blobs.get(key);
+      if (!p) blobs.set(key, (p = read(() => store.blob(d))));
+      return p;
+    };
     const tag = attachedTag(digest, 'signature');
     const [sigManifest, referrers] = await Promise.all([read(() => store.tagged(tag)), read(() => store.referrers(digest))]);
     if (sigManifest instanceof Error) {
@@ -232,7 +240,7 @@ export async function verifyImage(target: Target | string, verifier: ImageVerifi
           if (l.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) {
             return { source, verified: false, reason: 'payload-malformed', detail: `layer media type ${l.mediaType} is not ${SIMPLE_SIGNING_MEDIA_TYPE}`, evidence: [] } satisfies SignatureCheck;
           }
-          return checkSignatureLayer(source, l, await read(() => store.blob(l)), ctx);
+          return checkSignatureLayer(source, l, await blob(l), ctx);
         }),
       );
       checks.push(...results);
@@ -256,7 +264,7 @@ export async function verifyImage(target: Target | string, verifier: ImageVerifi
           }
           const layer = doc.layers?.find((l) => l.mediaType.startsWith('application/vnd.dev.sigstore.bundle'));
           if (!layer) return { source, verified: false, reason: 'bundle-malformed', detail: 'the referrer holds no bundle layer', evidence: [] } satisfies SignatureCheck;
-          return checkSignatureBundle(source, await read(() => store.blob(layer)), ctx);
+          return checkSignatureBundle(source, await blob(layer), ctx);
         }),
       );
       checks.push(...results);

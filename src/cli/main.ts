@@ -1,5 +1,6 @@
 /** The drydock command line: commands, the exit-code contract, and error rendering. */
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { DrydockError, EXIT } from '../core/errors.js';
 import { attestCommands } from './commands/attest.js';
@@ -29,13 +30,32 @@ export function version(): string {
   }
 }
 
+/** Commands that run until stopped: they keep V8's incremental marking (short GC pauses). */
+const LONG_RUNNING = new Set(['server', 'worker', 'agent']);
+
+/**
+ * Whether `action` belongs to a long-running command. The others (one-shot commands) stream hundreds
+ * of MB through Buffers; about every 64 MB of them starts a collection for external memory, and with
+ * incremental marking each runs as dozens of marking steps interleaved with the work. Marking the
+ * small heap at once is cheaper, so they turn incremental marking off: cold sbom of the corpus app
+ * image 1.09 -> 0.90 s (docker-archive), 1.50 -> 1.35 s (oci-archive), and less RSS.
+ */
+export function isLongRunning(program: Command, action: Command): boolean {
+  let top = action;
+  while (top.parent && top.parent !== program) top = top.parent;
+  return LONG_RUNNING.has(top.name());
+}
+
 export function buildProgram(): Command {
   const program = new Command('drydock')
     .description('Container security: image inventory, SBOMs, vulnerability scanning, signing and attestation.')
     .version(version(), '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: true })
-    .addHelpText('after', TARGET_HELP);
+    .addHelpText('after', TARGET_HELP)
+    .hook('preAction', (_p, action) => {
+      if (!isLongRunning(program, action)) setFlagsFromString('--no-incremental-marking');
+    });
   program.addCommand(inspectCommand());
   program.addCommand(copyCommand());
   program.addCommand(sbomCommand());

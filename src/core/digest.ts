@@ -78,11 +78,18 @@ export class DigestStream extends Transform {
       cb(new DrydockError('SIZE_MISMATCH', `${this.#what}: more than the ${this.#expectedSize} bytes its descriptor declares`));
       return;
     }
-    this.#hash.update(chunk);
+    // Hashed in a microtask: the source has then already asked for its next chunk (a file read is
+    // issued in a nextTick, an inflate step right after this chunk's callback), so reading and
+    // hashing overlap. Microtasks keep the order, and _flush waits behind them the same way.
+    queueMicrotask(() => this.#hash.update(chunk));
     cb(null, chunk);
   }
 
   override _flush(cb: TransformCallback): void {
+    queueMicrotask(() => this.#finish(cb));
+  }
+
+  #finish(cb: TransformCallback): void {
     this.digest = `${this.#algorithm}:${this.#hash.digest('hex')}`;
     if (this.#expectedSize !== undefined && this.bytes !== this.#expectedSize) {
       cb(new DrydockError('SIZE_MISMATCH', `${this.#what}: ${this.bytes} bytes, its descriptor declares ${this.#expectedSize}`));

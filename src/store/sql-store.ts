@@ -965,16 +965,23 @@ export class SqlStore implements Store {
         } else result.added++;
         write.push([ctx.teamId, source, r.kind, r.namespace, r.name, r.container, r.owner_kind, r.owner_name, r.labels, r.owners, r.node, r.image, r.digest, o?.first_seen ?? now, now]);
       }
+      let driftResolved = 0;
       for (const o of old.values()) {
         await q.run('DELETE FROM workloads WHERE team_id = ? AND source = ? AND kind = ? AND namespace = ? AND name = ? AND container = ?', [ctx.teamId, source, o.kind, o.namespace, o.name, o.container]);
         result.removed++;
+        // a host container that stopped takes its open drift findings with it (drift is reported per host container name)
+        if (o.kind === 'container' && o.namespace === '') {
+          driftResolved += await q.run("UPDATE drift_findings SET state = 'resolved', last_seen = ?, resolved_at = ? WHERE team_id = ? AND source = ? AND container = ? AND state = 'open'",
+            [now, now, ctx.teamId, source, o.name]);
+        }
       }
+      if (driftResolved) result.driftResolved = driftResolved;
       await insertMany(q, 'workloads', ['team_id', 'source', 'kind', 'namespace', 'name', 'container', 'owner_kind', 'owner_name', 'labels', 'owners', 'node', 'image', 'digest', 'first_seen', 'last_seen'], write);
       // one statement marks the whole report as seen; an unchanged report writes nothing else
       await q.run('UPDATE workloads SET last_seen = ? WHERE team_id = ? AND source = ?', [now, ctx.teamId, source]);
       // a report that changes nothing is a heartbeat: not worth an audit row every interval
       if (result.added || result.changed || result.removed) {
-        await this.audit(q, ctx.teamId, ctx.actor, 'workloads.put', source, { added: result.added, changed: result.changed, removed: result.removed });
+        await this.audit(q, ctx.teamId, ctx.actor, 'workloads.put', source, { added: result.added, changed: result.changed, removed: result.removed, ...(driftResolved ? { driftResolved } : {}) });
       }
       return result;
     });

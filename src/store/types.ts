@@ -437,6 +437,8 @@ export interface PutWorkloadsResult {
   changed: number;
   removed: number;
   unchanged: number;
+  /** open drift findings resolved because their host container is no longer running (present when any were) */
+  driftResolved?: number;
 }
 
 // ---------------------------------------------------------------- drift

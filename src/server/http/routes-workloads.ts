@@ -78,7 +78,7 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: ServerDeps): 
 
   app.post<{ Body: { source: string; workloads: WorkloadInput[] } }>('/api/v1/workloads', {
     schema: { body: workloadsBody },
-    config: R('write', 'replace the workloads one source (agent, cluster) reports: its previous set is replaced', { '200': '{source, added, changed, removed, unchanged}', '400': 'invalid report' }),
+    config: R('write', 'replace the workloads one source (agent, cluster) reports: its previous set is replaced; host containers no longer listed have their open drift findings resolved', { '200': '{source, added, changed, removed, unchanged, driftResolved?}', '400': 'invalid report' }),
   }, async (req) => {
     const r = await store.putWorkloads(ctxOf(req), req.body.source, req.body.workloads);
     return { source: req.body.source, ...r };

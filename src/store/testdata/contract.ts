@@ -700,6 +700,31 @@ export function describeStore(name: string, setup: () => Promise<StoreFactory | 
         expect((await store.listDriftFindings(T, { container: 'web' })).items).toEqual([]);
       });
 
+      it('resolves the drift of a host container once the source stops reporting it as running', async () => {
+        const T: TeamContext = { teamId: (await store.createTeam(uniq('drift-stop'), 'test')).id, actor: 'agent' };
+        const src = 'host/h1';
+        const running = (name: string): WorkloadInput => ({ kind: 'container', namespace: '', name, container: name, image: web.image, digest: web.digest });
+        await store.putWorkloads(T, src, [running('web'), running('db')]);
+        await store.putDriftFindings(T, src, web, [df('new-executable', 'high', '/tmp/miner'), df('file-changed', 'info', '/etc/motd')]);
+        await store.putDriftFindings(T, src, { name: 'db', image: 'postgres:16' }, [df('file-added', 'low', '/var/x')]);
+        // the same container on another host is another source: untouched
+        await store.putDriftFindings(T, 'host/h2', web, [df('file-added', 'low', '/var/y')]);
+        // web still runs: nothing resolved, and the result carries no driftResolved
+        expect(await store.putWorkloads(T, src, [running('web'), running('db')])).toEqual({ added: 0, changed: 0, removed: 0, unchanged: 2 });
+        // web stopped
+        expect(await store.putWorkloads(T, src, [running('db')])).toEqual({ added: 0, changed: 0, removed: 1, unchanged: 1, driftResolved: 2 });
+        const open = (await store.listDriftFindings(T, { limit: 1000 })).items.map((x) => `${x.source}|${x.container.name}|${x.subject}`);
+        expect(open).toEqual(['host/h1|db|/var/x', 'host/h2|web|/var/y']);
+        const resolved = (await store.listDriftFindings(T, { states: ['resolved'] })).items;
+        expect(resolved.map((x) => [x.subject, x.state])).toEqual([['/etc/motd', 'resolved'], ['/tmp/miner', 'resolved']]);
+        expect(resolved.every((x) => x.resolvedAt !== undefined)).toBe(true);
+        // it starts again and drifts the same way: a new appearance with a new event id
+        await store.putWorkloads(T, src, [running('web'), running('db')]);
+        const again = await store.putDriftFindings(T, src, web, [df('new-executable', 'high', '/tmp/miner')]);
+        expect(again.new.map((x) => [x.subject, x.revision])).toEqual([['/tmp/miner', 2]]);
+        expect(again.eventIds).toEqual([driftEventId(T.teamId, src, 'web', 'new-executable', '/tmp/miner', 2)]);
+      });
+
       it('pages with a keyset cursor and refuses bad reports', async () => {
         const T: TeamContext = { teamId: (await store.createTeam(uniq('drift-page'), 'test')).id, actor: 'agent' };
         const many = Array.from({ length: 25 }, (_, i) => df('file-added', 'info', `/data/f-${String(i).padStart(2, '0')}`));

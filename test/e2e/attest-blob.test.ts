@@ -6,9 +6,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { attestBlobCommands } from '../../src/cli/commands/attest-blob.js';
 import { generateKeyPair } from '../../src/sign/keys/index.js';
+import { startSigstore, type SigstoreHarness } from '../harness/sigstore.js';
 
 const INTEROP = '/work/shared/interop/cosign';
 
@@ -129,5 +130,65 @@ describe('attest-blob → verify-blob-attestation', () => {
     writeFileSync(tampered, JSON.stringify({ ...env, payload: Buffer.from(text).toString('base64') }));
     const bad = await drydock('verify-blob-attestation', join(INTEROP, 'blob'), '--signature', tampered, '--key', join(INTEROP, 'cosign.pub'));
     expect(bad.error).toMatchObject({ code: 'VERIFICATION_FAILED', details: { reason: 'signature-invalid' } });
+  });
+});
+
+describe('keyless attest-blob → verify-blob-attestation (local Fulcio, Rekor, TSA)', () => {
+  let h: SigstoreHarness;
+  const ci = { sub: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main', iss: 'https://token.actions.githubusercontent.com' };
+  beforeAll(async () => {
+    h = await startSigstore();
+    writeFileSync(join(dir, 'root.json'), JSON.stringify(h.trustedRoot));
+  });
+  afterAll(async () => h?.close());
+
+  it('attests with a Fulcio certificate, logs an intoto entry, and verifies offline with the identity policy', async () => {
+    const bundle = join(dir, 'keyless.sigstore.json');
+    const env = join(dir, 'keyless.dsse.json');
+    const a = await drydock('attest-blob', join(dir, 'artifact.tar'), '--predicate', join(dir, 'slsa.json'), '--type', 'slsaprovenance', '--keyless',
+      '--identity-token', h.token(ci), '--fulcio-url', h.fulcioUrl, '--rekor-url', h.rekorUrl, '--tsa-url', h.tsaUrl, '--bundle', bundle, '--output-signature', env);
+    expect(a.error).toBeUndefined();
+    expect(h.requests).toContain('POST /api/v2/signingCert');
+    expect(h.requests).toContain('POST /api/v1/log/entries');
+    const b = JSON.parse(readFileSync(bundle, 'utf8')) as { mediaType: string; verificationMaterial: { certificate?: unknown; tlogEntries: { kindVersion: { kind: string } }[] }; dsseEnvelope: unknown };
+    expect(b.mediaType).toBe('application/vnd.dev.sigstore.bundle.v0.3+json');
+    expect(b.verificationMaterial.certificate).toBeDefined();
+    expect(b.verificationMaterial.tlogEntries.map((e) => e.kindVersion.kind)).toEqual(['intoto']);
+    expect(JSON.parse(readFileSync(env, 'utf8'))).toEqual(b.dsseEnvelope);
+
+    const policy = ['--trusted-root', join(dir, 'root.json'), '--certificate-identity-regexp', '^https://github\\.com/acme/', '--certificate-oidc-issuer', ci.iss];
+    const ok = await drydock('verify-blob-attestation', join(dir, 'artifact.tar'), '--bundle', bundle, ...policy, '--type', 'slsaprovenance', '--policy', join(dir, 'policy.yaml'), '--format', 'json');
+    expect(ok.error).toBeUndefined();
+    const j = JSON.parse(ok.stdout) as { verified: boolean; evidence: string[]; identity: { subject: string; issuer: string }; statement: { predicate: unknown } };
+    expect(j.verified).toBe(true);
+    expect(j.evidence).toEqual(expect.arrayContaining(['signature', 'certificate-chain', 'tlog-inclusion', 'identity', 'policy']));
+    expect(j.identity).toMatchObject({ subject: ci.sub, issuer: ci.iss });
+    expect(j.statement.predicate).toEqual(slsa);
+
+    // each failure with its reason: another identity, another file, another type, no trusted root for this CA
+    const other = await drydock('verify-blob-attestation', join(dir, 'artifact.tar'), '--bundle', bundle, '--trusted-root', join(dir, 'root.json'), '--certificate-identity', 'someone@else', '--certificate-oidc-issuer', ci.iss);
+    expect(other.error).toMatchObject({ code: 'VERIFICATION_FAILED', details: { reason: 'identity-mismatch' } });
+    const otherFile = await drydock('verify-blob-attestation', join(dir, 'slsa.json'), '--bundle', bundle, ...policy);
+    expect(otherFile.error).toMatchObject({ code: 'VERIFICATION_FAILED', details: { reason: 'digest-mismatch' } });
+    const wrongType = await drydock('verify-blob-attestation', join(dir, 'artifact.tar'), '--bundle', bundle, ...policy, '--type', 'vuln');
+    expect(wrongType.error).toMatchObject({ code: 'VERIFICATION_FAILED' });
+    const publicGood = await drydock('verify-blob-attestation', join(dir, 'artifact.tar'), '--bundle', bundle, '--certificate-identity-regexp', '.', '--certificate-oidc-issuer-regexp', '.');
+    expect(publicGood.error).toMatchObject({ code: 'VERIFICATION_FAILED' });
+    // a payload byte changed in the bundle
+    const tampered = structuredClone(b) as { dsseEnvelope: { payload: string } };
+    const st = Buffer.from(tampered.dsseEnvelope.payload, 'base64').toString().replace('ci.example', 'ci.evil');
+    tampered.dsseEnvelope.payload = Buffer.from(st).toString('base64');
+    writeFileSync(join(dir, 'tampered.sigstore.json'), JSON.stringify(tampered));
+    const bad = await drydock('verify-blob-attestation', join(dir, 'artifact.tar'), '--bundle', join(dir, 'tampered.sigstore.json'), ...policy);
+    expect(bad.error).toMatchObject({ code: 'VERIFICATION_FAILED' });
+  });
+
+  it('refuses --keyless without --bundle, --key with --keyless, and keyless verification of a bare envelope', async () => {
+    const noBundle = await drydock('attest-blob', join(dir, 'artifact.tar'), '--predicate', join(dir, 'slsa.json'), '--keyless', '--identity-token', h.token(ci), '--fulcio-url', h.fulcioUrl, '--rekor-url', h.rekorUrl);
+    expect(noBundle.error).toMatchObject({ code: 'USAGE' });
+    const both = await drydock('attest-blob', join(dir, 'artifact.tar'), '--predicate', join(dir, 'slsa.json'), '--keyless', '--key', join(dir, 'k.key'), '--bundle', join(dir, 'x.json'));
+    expect(both.error).toMatchObject({ code: 'USAGE' });
+    const bare = await drydock('verify-blob-attestation', join(dir, 'artifact.tar'), '--signature', join(dir, 'keyless.dsse.json'), '--certificate-identity', 'x', '--certificate-oidc-issuer', 'y');
+    expect(bare.error).toMatchObject({ code: 'USAGE' });
   });
 });

@@ -13,7 +13,7 @@ const keys = (...k: OptionKey[]) => k;
 const PASSWORD_HELP = `
 Key passwords: DRYDOCK_PASSWORD, else COSIGN_PASSWORD, else a prompt on the terminal.`;
 
-const ATTEST_KEYS = keys('key', 'predicate', 'type', 'outputSignature', 'bundle', 'quiet');
+const ATTEST_KEYS = keys('key', 'keyless', 'identityToken', 'fulcioUrl', 'rekorUrl', 'tsaUrl', 'timeout', 'predicate', 'type', 'outputSignature', 'bundle', 'quiet');
 
 export function attestBlobCommand(): Command {
   const cmd = new Command('attest-blob')
@@ -24,7 +24,9 @@ export function attestBlobCommand(): Command {
         'in DER as cosign writes them) and write the envelope to --output-signature or stdout. The predicate must be what ' +
         'its type declares (a CycloneDX BOM for cyclonedx, an SPDX document for spdxjson, ...). No transparency-log entry ' +
         'is made. --bundle OUT also writes the envelope as a Sigstore bundle v0.3 (dsseEnvelope and the key\'s hint), ' +
-        'as cosign attest-blob --bundle does.',
+        'as cosign attest-blob --bundle does. With --keyless instead of --key, the envelope is signed with a short-lived ' +
+        'Fulcio certificate for an OIDC identity and logged in Rekor (an intoto entry); the certificate and the log ' +
+        'entry travel in the bundle, so --bundle is required.',
     )
     .argument('<file>', 'the file to attest')
     .addHelpText('after', PASSWORD_HELP);
@@ -38,8 +40,10 @@ export function attestBlobCommand(): Command {
     const { writeOutput } = await import('../output.js');
     const v = resolveOptions(cmd, ATTEST_KEYS) as Record<string, unknown>;
     const keyRef = v.key as string | undefined;
+    const keyless = v.keyless === true;
     const predicateFile = v.predicate as string | undefined;
-    if (!keyRef) throw new DrydockError('USAGE', 'attest-blob needs --key REF (keyless attestations are not available yet)');
+    if (!keyRef === !keyless) throw new DrydockError('USAGE', 'attest-blob needs exactly one of --key REF and --keyless');
+    if (keyless && !v.bundle) throw new DrydockError('USAGE', 'attest-blob --keyless needs --bundle OUT: the certificate and the transparency-log entry travel in the bundle');
     if (!predicateFile) throw new DrydockError('USAGE', 'attest-blob needs --predicate FILE');
     const read = async (path: string, what: string) => {
       try {
@@ -50,7 +54,25 @@ export function attestBlobCommand(): Command {
     };
     const blob = await read(file, 'file');
     const { predicateType, predicate } = predicateFromFile((await read(predicateFile, 'predicate file')).toString('utf8'), (v.type as string | undefined) ?? 'custom', { what: `predicate file ${predicateFile}` });
-    const signer = await loadSigner(keyRef);
+    if (keyless) {
+      const { imageSignerOf } = await import('../sign-context.js');
+      const { signDsseBundle } = await import('../../sign/image/index.js');
+      const { makeStatement, sha256Hex } = await import('../../attest/index.js');
+      const signer = await imageSignerOf(v, 'attest-blob');
+      try {
+        const statement = makeStatement({ name: basename(file), digest: { sha256: sha256Hex(blob) } }, predicateType, predicate);
+        const { bundle } = await signDsseBundle(Buffer.from(JSON.stringify(statement), 'utf8'), signer);
+        const bundleFile = v.bundle as string;
+        await writeOutput(bundle.toString('utf8'), bundleFile);
+        const out = v.outputSignature as string | undefined;
+        if (out) await writeOutput(JSON.stringify((JSON.parse(bundle.toString('utf8')) as { dsseEnvelope: unknown }).dsseEnvelope), out);
+        if (v.quiet !== true) process.stderr.write(`Sigstore bundle (certificate, Rekor entry) written to ${bundleFile}\n`);
+      } finally {
+        await signer.close();
+      }
+      return;
+    }
+    const signer = await loadSigner(keyRef!);
     try {
       const { envelope } = await attestBlob({ blob, name: basename(file), predicateType, predicate, signer });
       const out = v.outputSignature as string | undefined;
@@ -70,7 +92,10 @@ export function attestBlobCommand(): Command {
   return cmd;
 }
 
-const VERIFY_KEYS = keys('key', 'signature', 'bundle', 'type', 'policy', 'format', 'output', 'quiet');
+const VERIFY_KEYS = keys(
+  'key', 'certificateIdentity', 'certificateIdentityRegexp', 'certificateOidcIssuer', 'certificateOidcIssuerRegexp', 'trustedRoot', 'requireTlog',
+  'signature', 'bundle', 'type', 'policy', 'format', 'output', 'quiet',
+);
 
 export function verifyBlobAttestationCommand(): Command {
   const cmd = new Command('verify-blob-attestation')
@@ -81,7 +106,9 @@ export function verifyBlobAttestationCommand(): Command {
         'sha256 is the file\'s, the predicate type --type when given, a predicate that is what its type declares, and ' +
         '--policy when given. Exit 1 (VERIFICATION_FAILED) with the reason otherwise. --format json prints the result ' +
         'with the verified statement; table prints the statement. --bundle reads the envelope from a Sigstore bundle ' +
-        '(v0.1-v0.3) instead of --signature.',
+        '(v0.1-v0.3) instead of --signature. A keyless bundle is verified with --certificate-identity[-regexp] and ' +
+        '--certificate-oidc-issuer[-regexp] instead of --key: the certificate chain to Fulcio (--trusted-root), SCTs, ' +
+        'the Rekor entry or a timestamp, and the identity, offline.',
     )
     .argument('<file>', 'the attested file')
     .addHelpText('after', PASSWORD_HELP);
@@ -99,8 +126,11 @@ export function verifyBlobAttestationCommand(): Command {
     const keyRef = v.key as string | undefined;
     const bundleFile = v.bundle as string | undefined;
     const sigFile = (v.signature as string | undefined) ?? bundleFile;
-    if (!keyRef) throw new DrydockError('USAGE', 'verify-blob-attestation needs --key REF');
+    const { identityPolicyOf } = await import('../sign-context.js');
+    const keyless = Object.keys(identityPolicyOf(v)).length > 0;
+    if (!keyRef && !keyless) throw new DrydockError('USAGE', 'verify-blob-attestation needs --key REF, or --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp] for a keyless bundle');
     if (!sigFile || (v.signature !== undefined && bundleFile !== undefined)) throw new DrydockError('USAGE', 'verify-blob-attestation needs exactly one of --signature ENVELOPE and --bundle BUNDLE');
+    if (keyless && !bundleFile) throw new DrydockError('USAGE', 'keyless verification needs --bundle BUNDLE (the certificate and the log entry are in the bundle)');
     const type = v.type as string | undefined;
     if (type !== undefined) predicateTypeOf(type); // an unknown --type is a usage error, not a failed verification
     const read = async (path: string, what: string) => {
@@ -111,11 +141,15 @@ export function verifyBlobAttestationCommand(): Command {
       }
     };
     const blob = await read(file, 'file');
+    if (keyless) {
+      await verifyKeylessBlobAttestation(file, blob, bundleFile!, await read(bundleFile!, 'bundle'), v, format.name);
+      return;
+    }
     const envelope = bundleFile
       ? (await import('../../attest/index.js')).envelopeFromBundle(await read(bundleFile, 'bundle'), `bundle ${bundleFile}`)
       : parseEnvelope(await read(sigFile, 'envelope'), `envelope ${sigFile}`);
     const policy = v.policy ? await loadPolicyFile(v.policy as string) : undefined;
-    const key = await loadPublicKey(keyRef);
+    const key = await loadPublicKey(keyRef!);
     const r = verifyBlobAttestation(blob, envelope, [key], { ...(type ? { type } : {}), ...(policy ? { policy } : {}), clock: clockFromEnv() });
     const summary = {
       verified: r.verified,
@@ -135,6 +169,47 @@ export function verifyBlobAttestationCommand(): Command {
     if (v.quiet !== true) process.stderr.write(`Verified OK (${r.evidence.join(', ')}; no transparency log checked)\n`);
   });
   return cmd;
+}
+
+/**
+ * A keyless (certificate) bundle about a file: the same checks as an image attestation stored as a
+ * bundle referrer (signature by the certificate's key once the certificate, its SCTs, log entry or
+ * timestamp and the identity policy verified; statement; subject = the file's sha256; type; policy).
+ */
+async function verifyKeylessBlobAttestation(file: string, blob: Buffer, bundleFile: string, bundleBytes: Buffer, v: Record<string, unknown>, format: FormatName): Promise<void> {
+  const { DrydockError } = await import('../../core/errors.js');
+  const { clockFromEnv } = await import('../../core/clock.js');
+  const { loadPolicyFile, sha256Hex } = await import('../../attest/index.js');
+  const { checkStoredAttestation } = await import('../../attest/image/index.js');
+  const { parseDsseBundle } = await import('../../sign/image/bundle.js');
+  const { imageVerifierOf } = await import('../sign-context.js');
+  const { writeOutput } = await import('../output.js');
+  const parsed = parseDsseBundle(bundleBytes);
+  if (typeof parsed === 'string') throw new DrydockError('BUNDLE_INVALID', `bundle ${bundleFile}: ${parsed}`);
+  const verifier = (await imageVerifierOf(v))!;
+  const policy = v.policy ? await loadPolicyFile(v.policy as string) : undefined;
+  const digest = `sha256:${sha256Hex(blob)}`;
+  const r = await checkStoredAttestation(
+    { source: `bundle ${bundleFile}`, kind: 'referrer', bundle: parsed.raw, envelope: parsed.raw.dsseEnvelope, ...(parsed.certificate ? { certificate: parsed.certificate } : {}) },
+    digest,
+    verifier,
+    { ...(v.type ? { type: v.type as string } : {}), ...(policy ? { policy } : {}), clock: clockFromEnv() },
+  );
+  const summary = {
+    verified: r.verified,
+    ...(r.reason ? { reason: r.reason, detail: r.detail } : {}),
+    file,
+    digest,
+    evidence: r.evidence,
+    ...(r.identity ? { identity: r.identity } : {}),
+    ...(r.verified && r.statement ? { statement: r.statement } : {}),
+  };
+  if (format === 'json') await writeOutput(JSON.stringify(summary, null, 2), v.output as string | undefined);
+  if (!r.verified) {
+    throw new DrydockError('VERIFICATION_FAILED', `attestation ${bundleFile} of ${file} did not verify: ${r.reason}: ${r.detail ?? ''}`, { details: { reason: r.reason } });
+  }
+  if (format === 'table') await writeOutput(JSON.stringify(r.statement, null, 2), v.output as string | undefined);
+  if (v.quiet !== true) process.stderr.write(`Verified OK (${r.evidence.join(', ')})\n`);
 }
 
 export function attestBlobCommands(): Command[] {

@@ -28,6 +28,7 @@ export const SIGN_OPTIONS = {
   trustedRoot: d({ key: 'trustedRoot', flags: '--trusted-root <file>', env: 'DRYDOCK_TRUSTED_ROOT', kind: 'string', help: 'Sigstore trusted root JSON (Fulcio CAs, Rekor and CT log keys, timestamp authorities); default: the public-good root shipped with Drydock, used offline' }),
   requireTlog: d({ key: 'requireTlog', flags: '--require-tlog', env: 'DRYDOCK_REQUIRE_TLOG', kind: 'bool', default: false, help: 'fail unless a transparency-log entry verifies (key-based verification does not need one otherwise)' }),
   // attestations
+  replace: d({ key: 'replace', flags: '--replace', kind: 'bool', default: false, help: 'attest: replace the attestations of the same predicate type about the image instead of adding one (cosign\'s --replace)' }),
   predicate: d({ key: 'predicate', flags: '--predicate <file>', kind: 'string', help: 'the predicate: a JSON file (any text with --type custom, which cosign wraps as {Data, Timestamp})' }),
   policy: d({ key: 'policy', flags: '--policy <file>', kind: 'string', help: 'CEL policy over the verified statement: one expression, or a YAML/JSON list of {name, expr}; binds predicate, predicateType, subject, statement, now. CUE and Rego are refused' }),
   sbom: d({ key: 'sbom', flags: '--sbom', kind: 'bool', default: false, help: 'catalog the image and attest its CycloneDX SBOM (instead of --predicate)' }),

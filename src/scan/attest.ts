@@ -30,6 +30,8 @@ export interface AttestStoreOptions {
   /** 'cosign' (default): the .att tag; 'bundle': a Sigstore bundle referrer */
   format?: AttestationFormat;
   clock?: Clock;
+  /** remove the attestations of the same predicate type about the image (cosign's --replace) */
+  replace?: boolean;
 }
 
 function registryOf(opts: { image?: { registry?: RegistryOptions } }): { registry?: RegistryOptions } {
@@ -50,6 +52,7 @@ export async function attestImageSbom(
     subjectDigest: inventory.source.digest,
     ...(opts.format ? { format: opts.format } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.replace ? { replace: true } : {}),
   });
   return { ...r, inventory };
 }
@@ -67,6 +70,7 @@ export async function attestImageScan(target: string, signer: Signer, opts: Scan
     subjectDigest: scan.inventory.source.digest,
     ...(opts.format ? { format: opts.format } : {}),
     clock,
+    ...(opts.replace ? { replace: true } : {}),
   });
 }
 

@@ -141,6 +141,30 @@ describe('drydock attest / verify-attestation / download attestation (registry)'
     expect(verifyMs).toBeLessThan(5_000);
   }, 60_000);
 
+  it('--replace keeps one attestation of the type in the registry, in the .att tag and as bundle referrers', async () => {
+    // a repository of its own: the tests below tamper with app's attestations
+    const rrepo = { registry: reg.host, repository: 'replace' };
+    for (const [d, b] of other.blobs) await client.putBlob(rrepo, { mediaType: 'application/octet-stream', digest: d, size: b.length }, b);
+    await client.putManifest(rrepo, 'v1', other.manifest);
+    const image = `${reg.host}/replace:v1`;
+    const tag = `sha256-${other.manifest.digest.slice(7)}.att`;
+    for (let i = 0; i < 2; i++) expect((await run(['attest', image, '--sbom', '--key', COSIGN_KEY, ...common(), '-o', out('r.txt')])).error).toBeUndefined();
+    const layers = async () => JSON.parse((await client.getManifest(rrepo, tag)).bytes.toString('utf8')).layers as unknown[];
+    expect(await layers()).toHaveLength(2);
+    expect((await run(['attest', image, '--sbom', '--replace', '--key', COSIGN_KEY, ...common(), '--format', 'json', '-o', out('r.json')])).error).toBeUndefined();
+    expect(JSON.parse(readFileSync(out('r.json'), 'utf8'))).toMatchObject({ added: true, replaced: 2 });
+    expect(await layers()).toHaveLength(1);
+
+    const bundles = async () => (await client.referrers(rrepo, other.manifest.digest)).filter((d) => d.artifactType?.startsWith('application/vnd.dev.sigstore.bundle'));
+    for (let i = 0; i < 2; i++) expect((await run(['attest', image, '--sbom', '--signature-format', 'bundle', '--key', COSIGN_KEY, ...common(), '-o', out('b.txt')])).error).toBeUndefined();
+    expect(await bundles()).toHaveLength(2);
+    expect((await run(['attest', image, '--sbom', '--signature-format', 'bundle', '--replace', '--key', COSIGN_KEY, ...common(), '-o', out('b2.txt')])).error).toBeUndefined();
+    expect(readFileSync(out('b2.txt'), 'utf8')).toMatch(/\(replaced 2\)\s*$/);
+    expect(await bundles()).toHaveLength(1);
+    const v = await verify(image, ['--key', COSIGN_KEY, '--type', 'cyclonedx'], 'r-v.json');
+    expect(v.json.checks.map((c) => c.verified)).toEqual([true, true]);
+  }, 60_000);
+
   it('each tampering fails with its reason', async () => {
     const image = `${reg.host}/app:v1`;
     const tag = `sha256-${app.manifest.digest.slice(7)}.att`;

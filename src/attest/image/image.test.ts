@@ -92,6 +92,30 @@ describe('attestImage: the cosign .att layout', () => {
     expect((await attestImage(target, provenance, s)).added).toBe(false);
   });
 
+  it('--replace keeps one attestation of the predicate type, in both layouts', async () => {
+    const { dir, target } = await layout('replace');
+    await attestImage(target, provenance, alice.signer);
+    await attestImage(target, provenance, alice.signer);
+    await attestImage(target, openvex, alice.signer);
+    const r = await attestImage(target, provenance, alice.signer, { replace: true });
+    expect(r).toMatchObject({ added: true, replaced: 2 });
+    const types = async () => (await listImageAttestations(target)).attestations.map((a) => a.annotatedPredicateType);
+    expect(await types()).toEqual([PREDICATE_TYPES.openvex, PREDICATE_TYPES.slsaprovenance]);
+    const v = await verifyImageAttestations(target, { key: alice.key }, { type: 'slsaprovenance' });
+    expect(v.checks.filter((c) => c.verified).map((c) => c.statement?.predicate)).toEqual([provenance.predicate]);
+
+    // bundle referrers: the older referrers of the type are deleted after the new one is in
+    const clock = (t: string) => ({ now: () => new Date(t) });
+    await attestImage(target, provenance, alice.signer, { format: 'bundle', clock: clock('2024-05-01T00:00:00Z') });
+    await attestImage(target, openvex, alice.signer, { format: 'bundle', clock: clock('2024-05-02T00:00:00Z') });
+    const b = await attestImage(target, provenance, alice.signer, { format: 'bundle', replace: true, clock: clock('2024-05-03T00:00:00Z') });
+    expect(b.replaced).toBe(1);
+    const refs = indexJson(dir).manifests.filter((m) => m.artifactType !== undefined).map((m) => m.annotations?.['dev.sigstore.bundle.predicateType']);
+    expect(refs.sort()).toEqual([PREDICATE_TYPES.openvex, PREDICATE_TYPES.slsaprovenance].sort());
+    // without --replace the count only grows
+    expect((await attestImage(target, provenance, alice.signer)).replaced).toBeUndefined();
+  });
+
   it('stores a Sigstore bundle referrer with --signature-format bundle and verifies it', async () => {
     const { dir, target, digest } = await layout('bundle');
     const r = await attestImage(target, openvex, alice.signer, { format: 'bundle', clock: { now: () => new Date('2024-05-01T00:00:00Z') } });

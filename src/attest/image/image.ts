@@ -58,6 +58,8 @@ export interface AttestImageOptions {
   /** the subject name (default: the repository, as cosign writes it) */
   subjectName?: string;
   clock?: Clock;
+  /** cosign's --replace: attestations of the same predicate type about the subject are removed once the new one is stored */
+  replace?: boolean;
 }
 
 export interface AttestImageResult {
@@ -69,6 +71,8 @@ export interface AttestImageResult {
   location: string;
   /** false when an identical envelope was already stored */
   added: boolean;
+  /** with `replace`: how many attestations of the same predicate type were removed */
+  replaced?: number;
 }
 
 async function subjectOf(store: SignatureStore, wanted: string | undefined): Promise<Descriptor> {
@@ -84,7 +88,7 @@ async function subjectOf(store: SignatureStore, wanted: string | undefined): Pro
 }
 
 /** Stores one envelope as a layer of the .att tag; an identical layer is not added twice. */
-async function storeCosign(store: SignatureStore, subject: string, envelope: Envelope, predicateType: string, signer: Signer): Promise<{ location: string; added: boolean }> {
+async function storeCosign(store: SignatureStore, subject: string, envelope: Envelope, predicateType: string, signer: Signer, replace: boolean): Promise<{ location: string; added: boolean; replaced?: number }> {
   const bytes = Buffer.from(JSON.stringify(envelope), 'utf8');
   const annotations: Record<string, string> = { [SIGNATURE_ANNOTATION]: '', [PREDICATE_TYPE_ANNOTATION]: predicateType };
   if (isKeyless(signer)) {
@@ -96,24 +100,36 @@ async function storeCosign(store: SignatureStore, subject: string, envelope: Env
   const tag = attachedTag(subject, 'attestation');
   const existing = await store.tagged(tag);
   const parsed = existing ? parseSignatureManifest(existing, `${store.name}:${tag}`) : { layers: [] as Descriptor[] };
-  if (parsed.layers.some((l) => l.digest === layer.digest)) return { location: `tag ${store.name}:${tag}`, added: false };
-  const layers = [...parsed.layers, layer];
+  // --replace: the other layers of this predicate type go (the manifest is rewritten in one put)
+  const kept = replace ? parsed.layers.filter((l) => l.annotations?.[PREDICATE_TYPE_ANNOTATION] !== predicateType || l.digest === layer.digest) : parsed.layers;
+  const replaced = parsed.layers.length - kept.length;
+  if (kept.some((l) => l.digest === layer.digest) && !replaced) return { location: `tag ${store.name}:${tag}`, added: false };
+  const added = !kept.some((l) => l.digest === layer.digest);
+  const layers = added ? [...kept, layer] : kept;
   const { manifest, config } = buildSignatureManifest(layers, parsed.annotations);
   await store.putBlob(layer, bytes);
   await store.putBlob(config.descriptor, config.bytes);
   await store.putTagged(tag, manifest, COSIGN_KIND_ATTS);
-  return { location: `tag ${store.name}:${tag} layer ${layers.length - 1}`, added: true };
+  const at = layers.findIndex((l) => l.digest === layer.digest);
+  return { location: `tag ${store.name}:${tag} layer ${at}`, added, ...(replace ? { replaced } : {}) };
 }
 
-async function storeBundle(store: SignatureStore, subject: Descriptor, statement: Statement, predicateType: string, signer: Signer, clock: Clock): Promise<{ location: string; added: boolean; envelope: Envelope }> {
+async function storeBundle(
+  store: SignatureStore, subject: Descriptor, statement: Statement, predicateType: string, signer: Signer, clock: Clock, replace: boolean,
+): Promise<{ location: string; added: boolean; envelope: Envelope; replaced?: number }> {
   const body = Buffer.from(JSON.stringify(statement), 'utf8');
   const { bundle, signature } = await signDsseBundle(body, signer);
   const { manifest, layer } = buildBundleReferrer(bundle, subject, clock.now(), predicateType);
+  // --replace: the referrers of this predicate type that were there before (removed after the new one is in)
+  const before = replace
+    ? (await store.referrers(subject.digest)).filter((d) => isBundleArtifact(d) && d.annotations?.[BUNDLE_PREDICATE_ANNOTATION] === predicateType && d.digest !== manifest.digest)
+    : [];
   await store.putBlob(EMPTY_CONFIG_DESCRIPTOR, EMPTY_CONFIG);
   await store.putBlob(layer, bundle);
   await store.pushReferrer(manifest);
+  for (const d of before) await store.deleteReferrer(subject.digest, d.digest);
   const envelope: Envelope = { payloadType: INTOTO_PAYLOAD_TYPE, payload: body.toString('base64'), signatures: [{ keyid: '', sig: signature.toString('base64') }] };
-  return { location: `referrer ${manifest.digest}`, added: true, envelope };
+  return { location: `referrer ${manifest.digest}`, added: true, envelope, ...(replace ? { replaced: before.length } : {}) };
 }
 
 /**
@@ -160,13 +176,13 @@ async function attestOne(
 ): Promise<AttestImageResult> {
   const statement = makeStatement({ name: opts.subjectName ?? store.dockerReference, digest: subject.digest }, predicate.predicateType, predicate.predicate);
   if (opts.format === 'bundle') {
-    const r = await storeBundle(store, subject, statement, predicate.predicateType, signer, opts.clock ?? systemClock);
+    const r = await storeBundle(store, subject, statement, predicate.predicateType, signer, opts.clock ?? systemClock, opts.replace === true);
     return { digest: subject.digest, statement, ...r };
   }
   const body = Buffer.from(JSON.stringify(statement), 'utf8');
   const sig = await signer.sign(pae(INTOTO_PAYLOAD_TYPE, body));
   const envelope: Envelope = { payloadType: INTOTO_PAYLOAD_TYPE, payload: body.toString('base64'), signatures: [{ keyid: '', sig: sig.toString('base64') }] };
-  const r = await storeCosign(store, subject.digest, envelope, predicate.predicateType, signer);
+  const r = await storeCosign(store, subject.digest, envelope, predicate.predicateType, signer, opts.replace === true);
   return { digest: subject.digest, statement, envelope, ...r };
 }
 

@@ -21,7 +21,7 @@ Key passwords: DRYDOCK_PASSWORD, else COSIGN_PASSWORD, else a prompt on the term
 
 export function attestCommand(): Command {
   const keys: OptionKey[] = [
-    'key', 'keyless', 'identityToken', 'fulcioUrl', 'rekorUrl', 'tsaUrl', 'predicate', 'type', 'sbom', 'scan', 'recursive', 'signatureFormat', 'format', 'output',
+    'key', 'keyless', 'identityToken', 'fulcioUrl', 'rekorUrl', 'tsaUrl', 'predicate', 'type', 'sbom', 'scan', 'recursive', 'replace', 'signatureFormat', 'format', 'output',
     'catalogers', 'scope', ...DB_OPTIONS, ...IMAGE_OPTIONS,
   ];
   const cmd = new Command('attest')
@@ -33,7 +33,8 @@ export function attestCommand(): Command {
         'application/vnd.dsse.envelope.v1+json, annotation predicateType; attesting again adds a layer), or with ' +
         '--signature-format bundle a Sigstore bundle v0.3 referrer. Shortcuts: --sbom catalogs the image and attests its ' +
         'CycloneDX SBOM; --scan scans it and attests the cosign vulnerability predicate (scanner, database identity, ' +
-        'scanFinishedOn).',
+        'scanFinishedOn). --replace removes the attestations of the same predicate type about the image once the new ' +
+        'one is stored (cosign\'s --replace), so a nightly --scan keeps one current vulnerability attestation.',
     )
     .argument('<image>', 'image to attest')
     .addHelpText('after', IMAGE_HELP);
@@ -74,7 +75,7 @@ export function attestCommand(): Command {
         if (chosen) throw new DrydockError('USAGE', 'keyless attestations are stored as Sigstore bundles: use --signature-format bundle (the default with --keyless)');
         layout = 'bundle';
       }
-      const store = { format: layout, clock };
+      const store = { format: layout, clock, ...(v.replace === true ? { replace: true } : {}) };
       const catalogers = v.catalogers as string[] | undefined;
       const { toolVersion } = await import('./sbom.js');
       const sbomOpts = {
@@ -103,11 +104,11 @@ export function attestCommand(): Command {
       }
       ctx.renderer.done();
       const results = all ?? [r];
-      const summaries = results.map((x) => ({ digest: x.digest, predicateType: x.statement.predicateType, location: x.location, added: x.added }));
+      const summaries = results.map((x) => ({ digest: x.digest, predicateType: x.statement.predicateType, location: x.location, added: x.added, ...('replaced' in x && x.replaced !== undefined ? { replaced: x.replaced } : {}) }));
       await writeOutput(
         format.name === 'json'
           ? JSON.stringify(all ? summaries : summaries[0], null, 2)
-          : results.map((x) => `${x.added ? 'attested' : 'already attested'} ${x.digest} (${x.statement.predicateType}): ${x.location}`).join('\n'),
+          : results.map((x) => `${x.added ? 'attested' : 'already attested'} ${x.digest} (${x.statement.predicateType}): ${x.location}${'replaced' in x && x.replaced ? ` (replaced ${x.replaced})` : ''}`).join('\n'),
         v.output as string | undefined,
       );
     } finally {

@@ -6,7 +6,10 @@
  */
 import { systemClock, type Clock } from '../core/clock.js';
 import { DrydockError } from '../core/errors.js';
-import type { RegistryOptions, Target } from '../image/types.js';
+import { openReader } from '../image/open.js';
+import { INDEX_MEDIA_TYPES, type RegistryOptions, type Target } from '../image/types.js';
+import { parseManifestJson } from '../image/manifest.js';
+import { formatPlatform, isAttestationDescriptor, normalizePlatform, parsePlatform, platformMatches } from '../image/platform.js';
 import type { Inventory } from '../model/package.js';
 import { sbomPredicate, vulnPredicate, predicateTypeMatches, type SbomPredicateFormat } from '../attest/predicates.js';
 import type { Policy } from '../attest/policy.js';
@@ -57,6 +60,50 @@ export async function attestImageSbom(
   return { ...r, inventory };
 }
 
+/**
+ * The platform images of an index (attestation manifests and nested indexes left out), in index
+ * order; undefined when the target is one image.
+ */
+async function platformImages(target: string | Target, opts: SbomOptions): Promise<{ digest: string; platform: string }[] | undefined> {
+  const reader = await openReader(target, opts.image ?? {});
+  try {
+    const root = await reader.root();
+    const parsed = parseManifestJson(root, root.digest);
+    if (parsed.kind !== 'index') return undefined;
+    const out = parsed.index.manifests
+      .filter((d) => d.platform && !isAttestationDescriptor(d) && !INDEX_MEDIA_TYPES.includes(d.mediaType))
+      .map((d) => ({ digest: d.digest, platform: formatPlatform(d.platform!) }));
+    const seen = new Map<string, string>();
+    for (const p of out) {
+      const other = seen.get(p.platform);
+      if (other && other !== p.digest) {
+        throw new DrydockError('MANIFEST_INVALID', `${typeof target === 'string' ? target : target.input}: the index lists two manifests for platform ${p.platform} (${other}, ${p.digest}); attest them one by one`);
+      }
+      seen.set(p.platform, p.digest);
+    }
+    return out.filter((p, i) => out.findIndex((q) => q.digest === p.digest) === i);
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * `attest --recursive --sbom|--scan`: each platform image of an index is catalogued (or scanned) and
+ * attested on its own, the statement's subject being that platform's manifest; a single image is
+ * attested once.
+ */
+export async function attestEachPlatform<T extends AttestImageResult, O extends SbomOptions>(target: string, opts: O, one: (opts: O) => Promise<T>): Promise<T[]> {
+  const platforms = await platformImages(target, opts);
+  if (!platforms) return [await one(opts)];
+  const out: T[] = [];
+  for (const p of platforms) {
+    const r = await one({ ...opts, image: { ...opts.image, platform: p.platform } });
+    if (r.digest !== p.digest) throw new DrydockError('INTERNAL', `${target}: platform ${p.platform} resolved to ${r.digest}, not ${p.digest}`);
+    out.push(r);
+  }
+  return out;
+}
+
 /** Scans the image and attests the cosign vulnerability predicate (scanner, database identity, scan times). */
 export async function attestImageScan(target: string, signer: Signer, opts: ScanOptions & AttestStoreOptions): Promise<AttestImageResult> {
   const clock = opts.clock ?? systemClock;
@@ -80,6 +127,8 @@ export interface ContentCheckOptions extends SbomOptions {
 }
 
 export interface VerifyAttestationOptions {
+  /** on an index: verify this platform image's attestations instead of the index's */
+  platform?: string;
   type?: string;
   policy?: Policy;
   clock?: Clock;
@@ -108,7 +157,19 @@ const isSbomType = (t: string | undefined): boolean => t !== undefined && (predi
  * makes this cheap), only when some SBOM attestation verified.
  */
 export async function verifyImageAttestation(target: string | Target, verifier: ImageVerifier, opts: VerifyAttestationOptions = {}): Promise<VerifyAttestationResult> {
+  // --platform on an index: that platform image's attestations (as attest --recursive stores them)
+  let subjectDigest: string | undefined;
+  if (opts.platform !== undefined) {
+    const platforms = await platformImages((typeof target === 'string' ? target : target.input), { image: { platform: opts.platform, ...(opts.registry ? { registry: opts.registry } : {}) } });
+    if (platforms) {
+      const want = normalizePlatform(parsePlatform(opts.platform));
+      const hit = platforms.find((p) => platformMatches(want, normalizePlatform(parsePlatform(p.platform))));
+      if (!hit) throw new DrydockError('PLATFORM_NOT_FOUND', `${(typeof target === 'string' ? target : target.input)}: no image for platform ${opts.platform}; the index has ${platforms.map((p) => p.platform).join(', ')}`);
+      subjectDigest = hit.digest;
+    }
+  }
   const r = await verifyImageAttestations(target, verifier, {
+    ...(subjectDigest ? { subjectDigest } : {}),
     ...(opts.type !== undefined ? { type: opts.type } : {}),
     ...(opts.policy ? { policy: opts.policy } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),

@@ -14,7 +14,7 @@ import { digestOf } from '../../src/core/digest.js';
 import { DrydockError } from '../../src/core/errors.js';
 import { RegistryClient } from '../../src/image/registry/client.js';
 import { attestCommand, downloadCommand, verifyAttestationCommand } from '../../src/cli/commands/attest.js';
-import { buildImage, writeOciLayout, type BuiltImage } from '../testkit/index.js';
+import { buildImage, buildIndex, writeOciLayout, type BuiltImage } from '../testkit/index.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
 
 const COSIGN_KEY = join(import.meta.dirname, '../../../shared/interop/cosign/pemsigstorekey.key');
@@ -33,8 +33,9 @@ async function run(args: string[]): Promise<{ error?: DrydockError }> {
 
 const status = (pkgs: [string, string][]) => pkgs.map(([n, v]) => `Package: ${n}\nStatus: install ok installed\nArchitecture: amd64\nVersion: ${v}\n`).join('\n');
 
-function testImage(debs: [string, string][], npms: [string, string][]): Promise<BuiltImage> {
+function testImage(debs: [string, string][], npms: [string, string][], platform?: { os: string; architecture: string }): Promise<BuiltImage> {
   return buildImage({
+    ...(platform ? { platform } : {}),
     layers: [
       [
         { path: '/etc/os-release', content: 'ID=debian\nVERSION_ID="12"\n' },
@@ -297,6 +298,27 @@ describe('drydock attest / verify-attestation (oci-dir)', () => {
     expect(vex.error).toBeUndefined();
 
     expect((await run(['attest', target, '--key', COSIGN_KEY])).error?.code).toBe('USAGE');
+    // an index: --recursive --sbom catalogs each platform image and attests it on its own
+    const amd = await testImage(DEBS, NPMS, { os: 'linux', architecture: 'amd64' });
+    const arm = await testImage(DEBS.slice(1), [['express', '4.19.2']], { os: 'linux', architecture: 'arm64' });
+    writeOciLayout(join(dir, 'multi'), buildIndex([amd, arm]));
+    const multi = `oci-dir:${join(dir, 'multi')}`;
+    expect((await run(['attest', multi, '--sbom', '--recursive', '--key', COSIGN_KEY, '--format', 'json', ...cache, '-o', join(dir, 'multi.json')])).error).toBeUndefined();
+    const done = JSON.parse(readFileSync(join(dir, 'multi.json'), 'utf8')) as { digest: string; predicateType: string }[];
+    expect(done.map((x) => x.digest)).toEqual([amd.manifest.digest, arm.manifest.digest]);
+    for (const [img, platform] of [[amd, 'linux/amd64'], [arm, 'linux/arm64']] as const) {
+      // each platform's SBOM passes the content check against that platform's image
+      const out = join(dir, `multi-${img.manifest.digest.slice(7, 15)}.json`);
+      const check = await run(['verify-attestation', multi, '--platform', platform, '--key', COSIGN_KEY, '--type', 'cyclonedx', '--check-content', '--format', 'json', ...cache, '-o', out]);
+      expect(check.error).toBeUndefined();
+      const j = JSON.parse(readFileSync(out, 'utf8')) as { digest: string; checks: CheckJson[] };
+      expect(j.digest).toBe(img.manifest.digest);
+      expect(j.checks.map((c) => [c.verified, c.content?.passed])).toEqual([[true, true]]);
+    }
+    // the index itself carries none, and a platform it does not have is named as such
+    expect((await run(['verify-attestation', multi, '--key', COSIGN_KEY, ...cache, '-o', join(dir, 'idx.txt')])).error?.code).toBe('SIGNATURE_NOT_FOUND');
+    const s390 = await run(['verify-attestation', multi, '--platform', 'linux/s390x', '--key', COSIGN_KEY, ...cache, '-o', join(dir, 's390.txt')]);
+    expect(s390.error).toMatchObject({ code: 'PLATFORM_NOT_FOUND', message: expect.stringMatching(/linux\/amd64, linux\/arm64/) });
     expect((await run(['attest', target, '--sbom', '--scan', '--key', COSIGN_KEY])).error?.code).toBe('USAGE');
     expect((await run(['verify-attestation', target])).error?.code).toBe('USAGE');
     expect((await run(['verify-attestation', target, '--key', COSIGN_KEY, '--strict'])).error?.code).toBe('USAGE');

@@ -342,18 +342,26 @@ async function fromBuildKit(store: SignatureStore, root: RawManifest): Promise<S
   return out;
 }
 
-async function listWith(store: SignatureStore): Promise<AttestationListing> {
+async function listWith(store: SignatureStore, subjectDigest?: string): Promise<AttestationListing> {
   const root = await store.root();
-  const [tag, refs, bk] = await Promise.all([fromTag(store, root.digest), fromReferrers(store, root.digest), fromBuildKit(store, root)]);
+  const subject = await subjectOf(store, subjectDigest);
+  const [tag, refs, bk] = await Promise.all([
+    fromTag(store, subject.digest),
+    fromReferrers(store, subject.digest),
+    subject.digest === root.digest ? fromBuildKit(store, root) : Promise.resolve([]),
+  ]);
   const attestations = [...tag, ...refs, ...bk];
-  return { name: store.name, digest: root.digest, attestations };
+  return { name: store.name, digest: subject.digest, attestations };
 }
 
-/** Every attestation stored beside the image (.att tag, bundle referrers, BuildKit manifests), unverified. */
-export async function listImageAttestations(target: Target | string, opts: { registry?: RegistryOptions } = {}): Promise<AttestationListing> {
+/**
+ * Every attestation stored beside the image (.att tag, bundle referrers, BuildKit manifests), unverified.
+ * `subjectDigest`: the attestations of a manifest the root index lists instead of the root's.
+ */
+export async function listImageAttestations(target: Target | string, opts: { registry?: RegistryOptions; subjectDigest?: string } = {}): Promise<AttestationListing> {
   const store = await openSignatureStore(target, opts.registry ? { registry: opts.registry } : {});
   try {
-    return await listWith(store);
+    return await listWith(store, opts.subjectDigest);
   } finally {
     await store.close();
   }
@@ -367,6 +375,8 @@ export interface VerifyImageAttestationOptions {
   policy?: Policy;
   clock?: Clock;
   registry?: RegistryOptions;
+  /** verify the attestations of this manifest of the root index (a platform image) instead of the root's */
+  subjectDigest?: string;
 }
 
 export interface AttestationCheck extends SignatureCheck {
@@ -471,7 +481,7 @@ function verifyCertificateSignature(verifier: ImageVerifier, a: StoredAttestatio
 
 /** Finds and checks every attestation of the image; see requireAttestation() for the decision. */
 export async function verifyImageAttestations(target: Target | string, verifier: ImageVerifier, opts: VerifyImageAttestationOptions = {}): Promise<VerifyImageAttestationsResult> {
-  const listing = await listImageAttestations(target, opts.registry ? { registry: opts.registry } : {});
+  const listing = await listImageAttestations(target, { ...(opts.registry ? { registry: opts.registry } : {}), ...(opts.subjectDigest ? { subjectDigest: opts.subjectDigest } : {}) });
   const checks = await Promise.all(listing.attestations.map((a) => checkStoredAttestation(a, listing.digest, verifier, opts)));
   checks.sort((x, y) => x.source.localeCompare(y.source, 'en', { numeric: true }));
   return { name: listing.name, digest: listing.digest, checks };

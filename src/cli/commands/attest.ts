@@ -84,7 +84,6 @@ export function attestCommand(): Command {
         scope: v.scope as 'squashed' | 'all-layers',
         tool: { name: 'drydock', version: toolVersion() },
       };
-      if (v.recursive === true && !predicate) throw new DrydockError('USAGE', '--recursive goes with --predicate (--sbom and --scan catalog one platform image)');
       let r;
       let all: { digest: string; statement: { predicateType: string }; location: string; added: boolean }[] | undefined;
       if (predicate && v.recursive === true) {
@@ -95,12 +94,16 @@ export function attestCommand(): Command {
         const { attestImage } = await import('../../attest/image/index.js');
         r = await attestImage(image, predicate, signer, { ...store, registry: registryOptions(v) });
       } else if (extra.sbom) {
-        const { attestImageSbom } = await import('../../scan/attest.js');
-        r = await attestImageSbom(image, signer, { ...sbomOpts, ...store });
+        const { attestEachPlatform, attestImageSbom } = await import('../../scan/attest.js');
+        const opts = { ...sbomOpts, ...store };
+        if (v.recursive === true) r = (all = await attestEachPlatform(image, opts, (o) => attestImageSbom(image, signer, o)))[0]!;
+        else r = await attestImageSbom(image, signer, opts);
       } else {
-        const { attestImageScan } = await import('../../scan/attest.js');
+        const { attestEachPlatform, attestImageScan } = await import('../../scan/attest.js');
         const { dbPathOf, freshnessOf } = await import('../db-options.js');
-        r = await attestImageScan(image, signer, { ...sbomOpts, ...store, db: { path: await dbPathOf(v) }, freshness: freshnessOf(v, ctx) });
+        const opts = { ...sbomOpts, ...store, db: { path: await dbPathOf(v) }, freshness: freshnessOf(v, ctx) };
+        if (v.recursive === true) r = (all = await attestEachPlatform(image, opts, (o) => attestImageScan(image, signer, o)))[0]!;
+        else r = await attestImageScan(image, signer, opts);
       }
       ctx.renderer.done();
       const results = all ?? [r];
@@ -129,7 +132,8 @@ export function verifyAttestationCommand(): Command {
         'the keyless certificate identity, the in-toto statement (v1, or v0.1 as cosign writes), a subject whose digest ' +
         'is the image\'s, the predicate type --type, the predicate content, and --policy (CEL). With --check-content the ' +
         'image is cataloged again and compared with the attested SBOM by package URL (type, namespace, name, version): ' +
-        'missing, extra and different-version packages fail. Prints each attestation with its result and the verified ' +
+        'missing, extra and different-version packages fail. On an index, --platform verifies the attestations of that ' +
+        'platform\'s image (as attest --recursive stores them) instead of the index\'s. Prints each attestation with its result and the verified ' +
         'statements; exits 0 when at least one passed every check, 1 otherwise (SIGNATURE_NOT_FOUND when there is none, ' +
         'VERIFICATION_FAILED with every reason).',
     )
@@ -158,6 +162,7 @@ export function verifyAttestationCommand(): Command {
     try {
       const catalogers = v.catalogers as string[] | undefined;
       r = await verifyImageAttestation(image, verifier, {
+        ...(v.platform !== undefined ? { platform: v.platform as string } : {}),
         ...(type !== undefined ? { type } : {}),
         ...(policy ? { policy } : {}),
         clock: clockFromEnv(),

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Benchmarks of the signing issue: `drydock sign` and `drydock verify` of the corpus `app` image in a
-// local distribution registry, wall time with process start (median of --runs), and peak RSS.
+// local distribution registry, wall time with process start (median of --runs), and peak RSS; and
+// `verify-blob` of a Sigstore bundle in process (a public-good bundle from the tests, warm, mean of 50).
 // A benchmark, not a test: record the figures in docs/benchmarks.md.
 //
 //   npm run build
@@ -10,6 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -49,7 +52,30 @@ try {
   }
   console.log('\n| command | median ms | min ms | peak RSS MB |\n|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.name} | ${r.median.toFixed(0)} | ${r.min.toFixed(0)} | ${r.rss.toFixed(0)} |`);
+  console.log(`\nverify-blob of a bundle in process (warm, mean of 50): ${(await verifyBlobInProcess()).toFixed(1)} ms`);
   time(['clean', image, '--type', 'signature', ...net]);
 } finally {
   rmSync(work, { recursive: true, force: true });
+}
+
+/** the sigstore-conformance bundle of the tests, checked against the public-good root shipped in @sigstore/tuf */
+async function verifyBlobInProcess() {
+  const dist = resolve(import.meta.dirname, '..', 'dist', 'sign', 'sigstore');
+  const { verifyBundle } = await import(pathToFileURL(join(dist, 'verify.js')).href);
+  const { publicGoodTrustedRoot } = await import(pathToFileURL(join(dist, 'trusted-root.js')).href);
+  const data = resolve(import.meta.dirname, '..', 'src', 'sign', 'sigstore', 'testdata');
+  const blob = readFileSync(join(data, 'a.txt'));
+  const bundle = readFileSync(join(data, 'a.txt.sigstore.json'), 'utf8');
+  const opts = {
+    trustedRoot: publicGoodTrustedRoot(),
+    policy: {
+      subject: 'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main',
+      issuer: 'https://token.actions.githubusercontent.com',
+    },
+  };
+  for (let i = 0; i < 5; i++) verifyBundle(bundle, blob, opts);
+  const n = 50;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) if (!verifyBundle(bundle, blob, opts).verified) throw new Error('the bundle did not verify');
+  return (performance.now() - t0) / n;
 }

@@ -414,20 +414,4 @@ describe('Matcher caches', () => {
     expect(m.match(inventory([pkg('npm', 'a', '1.9.0')]))).toHaveLength(1);
     expect(data.affectedCalls).toBe(calls);
   });
-
-  it('is fast on repeated names (≥150k package lookups/s even in a busy test run)', () => {
-    const records = [];
-    for (let i = 0; i < 500; i++)
-      records.push(record(`GHSA-${i}`, 'npm', `p${i % 250}`, [{ introduced: '0' }, { fixed: `1.${i % 7}.0` }, { introduced: '2.0.0' }, { fixed: '2.3.4' }]));
-    const m = new Matcher(memoryVulnData(records));
-    const packages = [];
-    for (let i = 0; i < 2000; i++) packages.push(pkg('npm', `p${i % 400}`, `${i % 3}.${i % 5}.${i % 4}`));
-    const inv = inventory(packages);
-    m.match(inv); // warm the caches
-    const t0 = performance.now();
-    let n = 0;
-    for (let r = 0; r < 100; r++) n += m.match(inv).length >= 0 ? packages.length : 0;
-    const perSec = n / ((performance.now() - t0) / 1000);
-    expect(perSec).toBeGreaterThan(150_000);
-  });
 });

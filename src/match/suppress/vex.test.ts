@@ -216,7 +216,7 @@ describe('applySuppressions', () => {
     expect(out[0]).not.toHaveProperty('suppressed');
   });
 
-  it('handles many findings and statements quickly', () => {
+  it('applies 5,000 VEX statements and 2,000 ignore rules to 20,000 findings', () => {
     const statements = Array.from({ length: 5000 }, (_, i) => ({
       vulnerability: { name: `CVE-2024-${10000 + i}` },
       products: [{ '@id': `pkg:npm/pkg${i}@1.0.0` }],
@@ -228,10 +228,7 @@ describe('applySuppressions', () => {
     const findings = Array.from({ length: 20000 }, (_, i) =>
       makeFinding(`CVE-2024-${10000 + (i % 10000)}`, { name: `pkg${i % 10000}`, version: '1.0.0', purl: `pkg:npm/pkg${i % 10000}@1.0.0` }),
     );
-    const t0 = performance.now();
     const out = applySuppressions(findings, { ignore: [rules], vex: [big], now: NOW });
-    const ms = performance.now() - t0;
     expect(out.filter((f) => f.suppressed).length).toBe(10000);
-    expect(ms).toBeLessThan(2000);
   });
 });

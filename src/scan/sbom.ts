@@ -9,6 +9,7 @@ import { posix } from 'node:path';
 import { DrydockError } from '../core/errors.js';
 import { IssueLog, type Issue } from '../core/issues.js';
 import { DISTRO_SELECTOR, detectDistro } from '../catalog/distro.js';
+import { addDerivedCpes } from '../catalog/cpe.js';
 import { allCatalogers } from '../catalog/registry.js';
 import { selectorOf, type CatalogContext, type Cataloger, type CatalogerTag } from '../catalog/types.js';
 import { openImage } from '../image/open.js';
@@ -163,11 +164,11 @@ interface CachedInventory {
 }
 
 /** Bump when the cached inventory's shape or its post-processing changes. */
-const INVENTORY_CACHE_FORMAT = 'sbom-inventory/2';
+const INVENTORY_CACHE_FORMAT = 'sbom-inventory/3';
 
 const OS_TYPES = new Set(['deb', 'apk', 'rpm']);
 
-/** Layer attribution, file ownership, dedupe and order: the same for every ecosystem. */
+/** Layer attribution, file ownership, derived CPEs, dedupe and order: the same for every ecosystem. */
 export function postProcess(packages: Package[], relationships: Relationship[], layers: LayerRef[]): { packages: Package[]; relationships: Relationship[] } {
   // dedupe: the id is derived from type, namespace, name, version and the first path
   const byId = new Map<string, Package>();
@@ -223,6 +224,7 @@ export function postProcess(packages: Package[], relationships: Relationship[], 
     }
   }
 
+  addDerivedCpes(out);
   out.sort(comparePackages);
   const ids = new Set(out.map((p) => p.id));
   const key = (r: Relationship) => `${r.from}\u0000${r.to}\u0000${r.type}`;

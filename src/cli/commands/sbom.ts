@@ -28,7 +28,10 @@ export function sbomCommand(): Command {
     .description(
       'Catalog the packages of an image or directory: OS packages, language packages and binaries, each with ' +
         'the file it was found in and the layer (and Dockerfile step) that brought it in. Formats: table (default), ' +
-        'json (the Drydock inventory), cyclonedx-json[@1.6|1.5|1.4], spdx-json. Problems that do not stop the run ' +
+        'json (the Drydock inventory), cyclonedx-json[@1.6|1.5|1.4], spdx-json. Every package has a package URL; ' +
+        'CPEs come from the file classifiers, or are derived from the ecosystem\'s coordinates (source package, ' +
+        'Maven group, Go module path, npm scope) with the upstream version: guesses of the NVD names, for tools ' +
+        'that match by CPE. Problems that do not stop the run ' +
         'are printed on stderr and recorded in the SBOM. Timestamps honour SOURCE_DATE_EPOCH.',
     )
     .argument('<target>', 'image or directory to catalog')

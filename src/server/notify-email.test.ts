@@ -12,7 +12,7 @@ import { collectDigests, deliverOutbox, digestPeriod, type DeliverOptions, type 
 import { reevaluate } from './reevaluate.js';
 import { buildDbV1, populate, type Populated } from './testdata/fixture.js';
 import { startReceiver, type Receiver } from './testdata/receiver.js';
-import { tempStore, type TempStore } from './testdata/stores.js';
+import { requirePg, tempStore, type TempStore } from './testdata/stores.js';
 
 // A real SMTP server: Debian's aiosmtpd with a handler that writes every accepted message to a file,
 // refuses mails to flaky@ twice per Message-ID (451, a temporary failure) and mails to down@ always (554).
@@ -154,8 +154,8 @@ afterEach(async () => {
   receiver = undefined;
 });
 
-async function setup(n: number, o: { maxAttempts?: number; clock?: Clock } = {}): Promise<{ store: Store; pop: Populated }> {
-  temp = await tempStore('sqlite', 'email');
+async function setup(n: number, o: { maxAttempts?: number; clock?: Clock; kind?: 'sqlite' | 'postgres' } = {}): Promise<{ store: Store; pop: Populated }> {
+  temp = await tempStore(o.kind ?? 'sqlite', 'email');
   store = await temp.open({ ...(o.maxAttempts ? { outboxMaxAttempts: o.maxAttempts } : {}), ...(o.clock ? { clock: o.clock } : {}) });
   return { store, pop: await populate(store, n) };
 }
@@ -281,55 +281,58 @@ describe('email notifications over a real SMTP server', () => {
   }, 60_000);
 });
 
-describe('digests', () => {
-  it('collects events and sends one summary per period (injected clock)', async () => {
-    let now = new Date('2025-03-01T10:15:00Z');
-    const clock: Clock = { now: () => now };
-    const { store, pop } = await setup(6, { clock });
-    receiver = await startReceiver();
-    const [alpha] = pop.teams as [TeamContext];
-    const hourly: RuleWithDigest = { name: 'hourly', channel: 'webhook', target: `${receiver.url}/digest`, filter: {}, enabled: true, digest: 'hourly' };
-    const daily: RuleWithDigest = { name: 'daily', channel: 'email', target: 'digest@example.com', filter: { minSeverity: 'high' }, enabled: true, digest: 'daily' };
-    await store.rules.create(alpha, hourly);
-    await store.rules.create(alpha, daily);
-    const mailsBefore = smtp.mails().length;
-    await reevaluate(store, db, { full: true, clock });
-    const o: DeliverOptions = { mailer, clock, backoffMs: () => 0 };
-    await drain(store, o);
-    const all = await expectedEvents(store, pop, alpha, () => true);
-    const high = await expectedEvents(store, pop, alpha, (s) => s === 'high' || s === 'critical');
-    expect(all.size).toBeGreaterThan(high.size);
-    expect(high.size).toBeGreaterThan(0);
-    // nothing is sent during the period
-    expect(await collectDigests(store)).toEqual({ items: 0, summaries: 0 });
-    await drain(store, o);
-    expect(receiver.received).toHaveLength(0);
+const havePg = await requirePg();
+for (const kind of ['sqlite', 'postgres'] as const) {
+  describe(`digests on ${kind}`, () => {
+    it.skipIf(kind === 'postgres' && !havePg)('collects events and sends one summary per period (injected clock)', async () => {
+      let now = new Date('2025-03-01T10:15:00Z');
+      const clock: Clock = { now: () => now };
+      const { store, pop } = await setup(6, { clock, kind });
+      receiver = await startReceiver();
+      const [alpha] = pop.teams as [TeamContext];
+      const hourly: RuleWithDigest = { name: 'hourly', channel: 'webhook', target: `${receiver.url}/digest`, filter: {}, enabled: true, digest: 'hourly' };
+      const daily: RuleWithDigest = { name: 'daily', channel: 'email', target: 'digest@example.com', filter: { minSeverity: 'high' }, enabled: true, digest: 'daily' };
+      await store.rules.create(alpha, hourly);
+      await store.rules.create(alpha, daily);
+      const mailsBefore = smtp.mails().length;
+      await reevaluate(store, db, { full: true, clock });
+      const o: DeliverOptions = { mailer, clock, backoffMs: () => 0 };
+      await drain(store, o);
+      const all = await expectedEvents(store, pop, alpha, () => true);
+      const high = await expectedEvents(store, pop, alpha, (s) => s === 'high' || s === 'critical');
+      expect(all.size).toBeGreaterThan(high.size);
+      expect(high.size).toBeGreaterThan(0);
+      // nothing is sent during the period
+      expect(await collectDigests(store)).toEqual({ items: 0, summaries: 0 });
+      await drain(store, o);
+      expect(receiver.received).toHaveLength(0);
 
-    // the hour ends: one webhook summary with every event of the hour
-    now = new Date('2025-03-01T11:00:01Z');
-    expect(await collectDigests(store)).toEqual({ items: all.size, summaries: 1 });
-    await drain(store, o);
-    expect(receiver.received).toHaveLength(1);
-    const d = JSON.parse(receiver.received[0]!.body) as DigestBody;
-    expect(receiver.received[0]!.headers['x-drydock-event-id']).toBe(d.id);
-    expect(d).toMatchObject({ type: 'digest', rule: 'hourly', count: all.size, period: { kind: 'hourly', start: '2025-03-01T10:00:00.000Z', end: '2025-03-01T11:00:00.000Z' } });
-    expect(new Set(d.items.map((i) => i.id))).toEqual(new Set(all.keys()));
-    expect(smtp.mails().length).toBe(mailsBefore);
+      // the hour ends: one webhook summary with every event of the hour
+      now = new Date('2025-03-01T11:00:01Z');
+      expect(await collectDigests(store)).toEqual({ items: all.size, summaries: 1 });
+      await drain(store, o);
+      expect(receiver.received).toHaveLength(1);
+      const d = JSON.parse(receiver.received[0]!.body) as DigestBody;
+      expect(receiver.received[0]!.headers['x-drydock-event-id']).toBe(d.id);
+      expect(d).toMatchObject({ type: 'digest', rule: 'hourly', count: all.size, period: { kind: 'hourly', start: '2025-03-01T10:00:00.000Z', end: '2025-03-01T11:00:00.000Z' } });
+      expect(new Set(d.items.map((i) => i.id))).toEqual(new Set(all.keys()));
+      expect(smtp.mails().length).toBe(mailsBefore);
 
-    // the day ends: one mail with the high and critical events of the day
-    now = new Date('2025-03-02T00:00:05Z');
-    expect(await collectDigests(store)).toEqual({ items: high.size, summaries: 1 });
-    await drain(store, o);
-    const mails = smtp.mails().slice(mailsBefore);
-    expect(mails).toHaveLength(1);
-    expect(mails[0]!.to).toEqual(['digest@example.com']);
-    expect(mails[0]!.headers.get('subject')).toMatch(new RegExp(`^\\[Drydock\\] daily digest 2025-03-01: ${high.size} finding events? \\(`));
-    for (const w of high.values()) expect(mails[0]!.body).toContain(w.vuln);
-    expect(mails[0]!.body.split('\n').filter((l) => l.startsWith('- '))).toHaveLength(high.size);
-    // nothing more
-    expect(await collectDigests(store)).toEqual({ items: 0, summaries: 0 });
-    await drain(store, o);
-    expect(receiver.received).toHaveLength(1);
-    expect(smtp.mails().length - mailsBefore).toBe(1);
-  }, 60_000);
-});
+      // the day ends: one mail with the high and critical events of the day
+      now = new Date('2025-03-02T00:00:05Z');
+      expect(await collectDigests(store)).toEqual({ items: high.size, summaries: 1 });
+      await drain(store, o);
+      const mails = smtp.mails().slice(mailsBefore);
+      expect(mails).toHaveLength(1);
+      expect(mails[0]!.to).toEqual(['digest@example.com']);
+      expect(mails[0]!.headers.get('subject')).toMatch(new RegExp(`^\\[Drydock\\] daily digest 2025-03-01: ${high.size} finding events? \\(`));
+      for (const w of high.values()) expect(mails[0]!.body).toContain(w.vuln);
+      expect(mails[0]!.body.split('\n').filter((l) => l.startsWith('- '))).toHaveLength(high.size);
+      // nothing more
+      expect(await collectDigests(store)).toEqual({ items: 0, summaries: 0 });
+      await drain(store, o);
+      expect(receiver.received).toHaveLength(1);
+      expect(smtp.mails().length - mailsBefore).toBe(1);
+    }, 60_000);
+  });
+}

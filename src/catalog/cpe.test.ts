@@ -26,6 +26,10 @@ describe('catalog/cpe', () => {
     expect(debianUpstreamVersion('3.0.15-1~deb12u1')).toBe('3.0.15');
     expect(debianUpstreamVersion('2.1.0-2-1')).toBe('2.1.0-2');
     expect(debianUpstreamVersion('20230311')).toBe('20230311');
+    expect(debianUpstreamVersion('1.2.3+dfsg-1')).toBe('1.2.3');
+    expect(debianUpstreamVersion('2.9.14+dfsg1.1-2')).toBe('2.9.14');
+    expect(debianUpstreamVersion('4.0~repack-3')).toBe('4.0');
+    expect(debianUpstreamVersion('1.0+git20230101-1')).toBe('1.0+git20230101');
     expect(rpmSourceName('openssl-3.0.7-24.el9.src.rpm')).toBe('openssl');
     expect(rpmSourceName('python3-urllib3-1.26.5-3.el9.noarch.rpm')).toBeUndefined();
     expect(rpmSourceName('gpg-pubkey-1-2.nosrc.rpm')).toBe('gpg-pubkey');
@@ -65,8 +69,8 @@ describe('catalog/cpe', () => {
   }
 
   it('escaped characters still match the NIST pattern', () => {
-    const c = deriveCpes(pkg({ type: 'deb', name: 'x', version: '1:2.0+dfsg~rc1-3', metadata: { kind: 'dpkg', source: 'x', sourceVersion: '1:2.0+dfsg~rc1-3' } }));
-    expect(c).toEqual(['cpe:2.3:a:x:x:2.0\\+dfsg\\~rc1:*:*:*:*:*:*:*']);
+    const c = deriveCpes(pkg({ type: 'deb', name: 'x', version: '1:2.0~rc1+git5-3', metadata: { kind: 'dpkg', source: 'x', sourceVersion: '1:2.0~rc1+git5-3' } }));
+    expect(c).toEqual(['cpe:2.3:a:x:x:2.0\\~rc1\\+git5:*:*:*:*:*:*:*']);
     expect(c[0]).toMatch(CPE23);
   });
 

@@ -29,11 +29,15 @@ export function formatCpe(vendor: string, product: string, version: string, targ
   return parts.every((x) => x !== undefined) ? `cpe:2.3:a:${parts.join(':')}` : undefined;
 }
 
-/** "1:2.36-9+deb12u4" → "2.36"; "3.0.15-1~deb12u1" → "3.0.15"; a native package keeps its version */
+/**
+ * "1:2.36-9+deb12u4" → "2.36"; "3.0.15-1~deb12u1" → "3.0.15"; "1.2.3+dfsg-1" → "1.2.3" (a repacked
+ * upstream tarball is the same release); a native package keeps its version.
+ */
 export function debianUpstreamVersion(v: string): string {
   const noEpoch = v.replace(/^\d+:/, '');
   const dash = noEpoch.lastIndexOf('-');
-  return dash > 0 ? noEpoch.slice(0, dash) : noEpoch;
+  const upstream = dash > 0 ? noEpoch.slice(0, dash) : noEpoch;
+  return upstream.replace(/[+~](?:dfsg|ds|repack)\d*(?:[.+~].*)?$/i, '') || upstream;
 }
 
 /** "1.36.1-r5" → "1.36.1" */

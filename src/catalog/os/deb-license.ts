@@ -72,8 +72,18 @@ const TABLE: Record<string, string> = {
 
 const FAMILY: Record<string, string> = { gpl: 'GPL', lgpl: 'LGPL', agpl: 'AGPL', gfdl: 'GFDL' };
 
+/** converted names: an image's copyright files repeat a few dozen licence names hundreds of times */
+const converted = new Map<string, string | undefined>();
+
 /** One Debian short license name → an SPDX expression, or undefined. */
 export function debianLicenseToSpdx(name: string): string | undefined {
+  if (converted.has(name)) return converted.get(name);
+  const id = convert(name);
+  if (converted.size < 10_000) converted.set(name, id);
+  return id;
+}
+
+function convert(name: string): string | undefined {
   let n = name.trim().replace(/\s+/g, ' ');
   if (!n) return undefined;
   // "GPL-2+ with OpenSSL exception" and similar: keep the licence, drop the exception text

@@ -15,7 +15,7 @@
  * diffID equals the config's diffID. See isVerified().
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../core/paths.js';
 import { LAYERS_FORMAT_VERSION } from './selectors.js';
@@ -194,7 +194,10 @@ export class LayerCache {
             const tmp = `${dest}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
             await mkdir(join(dest, '..'), { recursive: true });
             try {
-              await copyFile(ref.path, tmp);
+              // a spilled file is private and never written again: a second name for it is enough
+              // (no copy of executables that can be tens of megabytes); other file systems copy
+              if (ref.spilled) await link(ref.path, tmp).catch(() => copyFile(ref.path, tmp));
+              else await copyFile(ref.path, tmp);
               await rename(tmp, dest);
             } catch {
               await unlink(tmp).catch(() => {});

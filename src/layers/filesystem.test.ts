@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, rm, symlink, writeFile, readdir, readFile as fsRead } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, stat, symlink, writeFile, readdir, readFile as fsRead } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -423,6 +423,24 @@ describe('readRange', () => {
     expect(await fs2.readRange('/big', 0, 10)).toBeUndefined();
     expect(await fs2.readRange('/big', 10, 10)).toBeUndefined();
     expect(issues.issues.map((i) => i.code)).toEqual(['CACHE_ERROR']);
+  });
+
+  it('a spilled file enters the layer cache as a second name, not a copy, and outlives the run', async () => {
+    const dir = await tmp();
+    const temp = await tmp();
+    const big = pattern(1_500_000);
+    const l = await layer([{ name: 'big', content: big }], 'gzip', 'link');
+    const sel = [{ id: 'b', version: '1', basenames: ['big'] }];
+    const fs = await buildImageFilesystem(fakeImage([l]), { selectors: sel, cache: LayerCache.open(dir), tempDir: temp });
+    const [blob] = await readdir(join(dir, 'blobs'));
+    const [spilled] = (await readdir(temp, { recursive: true, withFileTypes: true })).filter((d) => d.isFile());
+    const [a, b] = await Promise.all([stat(join(dir, 'blobs', blob!)), stat(join(spilled!.parentPath, spilled!.name))]);
+    expect(a.ino).toBe(b.ino);
+    expect(a.nlink).toBe(2);
+    await fs.close();
+    expect((await stat(join(dir, 'blobs', blob!))).nlink).toBe(1);
+    const warm = track(await buildImageFilesystem(fakeImage([l]), { selectors: sel, cache: LayerCache.open(dir) }));
+    expect((await warm.readFile('/big'))!.equals(big)).toBe(true);
   });
 
   it('reads files of dir: images from disk, never through a symlink', async () => {

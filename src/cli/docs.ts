@@ -28,6 +28,7 @@ import { OPTIONS, type OptionDecl } from './options.js';
 const FORMATS_BY_COMMAND: Record<string, readonly FormatName[]> = {
   catalogers: CATALOGERS_FORMATS,
   convert: CONVERT_FORMATS,
+  'sbom convert': CONVERT_FORMATS,
   copy: COPY_FORMATS,
   inspect: INSPECT_FORMATS,
   sbom: SBOM_FORMATS,

@@ -52,6 +52,8 @@ export function buildProgram(): Command {
     .version(version(), '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: true })
+    // a command's options belong to it: `sbom convert IN --format F` gives --format to convert, not to sbom
+    .enablePositionalOptions()
     .addHelpText('after', TARGET_HELP)
     .hook('preAction', (_p, action) => {
       if (!isLongRunning(program, action)) setFlagsFromString('--no-incremental-marking');

@@ -94,13 +94,20 @@ describe('drydock convert', () => {
     expect(got.packages.map((p) => p.id).sort()).toEqual(want.packages.map((p) => p.id).sort());
   });
 
-  it('sbom sbom:FILE is the same as convert, and the output is reproducible', async () => {
+  it('sbom sbom:FILE and sbom convert FILE are the same as convert, and the output is reproducible', async () => {
     const a = await drydock(['sbom', `oci-dir:${layout}:v1`, '--format', 'cyclonedx-json', '--no-cache', '-o', 'r.cdx.json']);
     expect(a.code, a.stderr).toBe(0);
     const x = await drydock(['sbom', 'sbom:r.cdx.json', '--format', 'spdx-json']);
     const y = await drydock(['convert', 'r.cdx.json', '--format', 'spdx-json']);
     expect(x.code, x.stderr).toBe(0);
     expect(y.stdout).toBe(x.stdout);
+    // `sbom convert`: options after the subcommand are its own, before or after the file
+    for (const args of [['sbom', 'convert', 'r.cdx.json', '--format', 'spdx-json'], ['sbom', 'convert', '--format', 'spdx-json', 'r.cdx.json']]) {
+      const z = await drydock(args);
+      expect(z.code, z.stderr).toBe(0);
+      expect(z.stdout).toBe(x.stdout);
+    }
+    expect((await drydock(['sbom', 'convert'])).code).toBe(2);
   });
 
   it('converts documents of other tools (Syft JSON, Trivy CycloneDX, SPDX 2.2) into valid SBOMs', async () => {

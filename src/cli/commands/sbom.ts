@@ -7,6 +7,7 @@ import { parseFormat, type FormatName } from '../format.js';
 import { IMAGE_OPTIONS, addOptions, resolveOptions, type OptionKey } from '../options.js';
 import { writeOutput } from '../output.js';
 import { TARGET_HELP } from '../help.js';
+import { convertCommand } from './convert.js';
 
 /** the --format values `sbom` takes (docs/cli.md is generated from this) */
 export const SBOM_FORMATS: readonly FormatName[] = ['table', 'json', 'cyclonedx-json', 'spdx-json'];
@@ -37,6 +38,9 @@ export function sbomCommand(): Command {
     .argument('<target>', 'image or directory to catalog')
     .addHelpText('after', TARGET_HELP);
   addOptions(cmd, KEYS);
+  // `drydock sbom convert IN --format F`, the spelling the inventory issue and other SBOM tools use;
+  // positional options (here and on the program): options after `convert` are its own
+  cmd.enablePositionalOptions().addCommand(convertCommand());
   cmd.action(async (target: string) => {
     // loaded on use: `drydock --help` and light commands start fast
     const { encodeSbom } = await import('../../sbom/index.js');

@@ -77,8 +77,20 @@ export type LicenseClass =
   | { kind: 'expression'; expression: string; text: string }
   | { kind: 'name'; name: string; text: string };
 
+/** classified strings: an image's few dozen licence strings recur on hundreds of packages (results are frozen) */
+const classified = new Map<string, LicenseClass>();
+
 /** One declared license string: a single SPDX id, a LicenseRef, a compound expression, or free text. */
 export function classifyLicense(text: string): LicenseClass {
+  let c = classified.get(text);
+  if (!c) {
+    c = Object.freeze(classify(text));
+    if (classified.size < 10_000) classified.set(text, c);
+  }
+  return c;
+}
+
+function classify(text: string): LicenseClass {
   const t = text.trim();
   const node = parseSpdx(t);
   if (!node) return { kind: 'name', name: t, text: t };

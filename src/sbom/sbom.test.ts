@@ -10,6 +10,7 @@ import type { Clock } from '../core/clock.js';
 import { clockFromEnv } from '../core/clock.js';
 import type { Inventory } from '../model/index.js';
 import { encodeCycloneDx, encodeNativeJson, encodeSpdx, encodeTable, spdxId } from './index.js';
+import { canonicalJson } from './common.js';
 import { L0, L1, sampleInventory } from './testdata/sample-inventory.js';
 import { cyclonedxValidator, spdxValidator } from './testdata/schemas.js';
 
@@ -132,5 +133,17 @@ describe('native', () => {
       v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v,
     ) as Inventory;
     expect(encodeNativeJson(shuffled)).toBe(encodeNativeJson(inv));
+  });
+});
+
+describe('canonicalJson', () => {
+  it('sorts keys at every level, keeps array order, drops undefined members, writes undefined items as null', () => {
+    const a = { b: 1, a: [{ z: 1, y: undefined, x: 'é"\n' }, undefined, 3], c: { e: null, d: true } };
+    const b = { c: { d: true, e: null }, a: [{ x: 'é"\n', z: 1 }, undefined, 3], b: 1 };
+    expect(canonicalJson(a)).toBe('{"a":[{"x":"é\\"\\n","z":1},null,3],"b":1,"c":{"d":true,"e":null}}');
+    expect(canonicalJson(b)).toBe(canonicalJson(a));
+    expect(JSON.parse(canonicalJson(a))).toEqual(JSON.parse(JSON.stringify(a)));
+    expect(canonicalJson(undefined)).toBe('null');
+    expect(canonicalJson('s')).toBe('"s"');
   });
 });

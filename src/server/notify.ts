@@ -190,17 +190,23 @@ export function globMatch(pattern: string, value: string): boolean {
   return new RegExp(`^${re}$`).test(value);
 }
 
-/** Whether a rule wants a finding event of an image held by these repositories. */
-export function ruleMatches(rule: RuleSpec, transition: Transition, finding: Finding, repositories: readonly string[]): boolean {
+/** The checks every event kind shares: enabled, the transition, the minimum severity, the repository globs. */
+function ruleWants(rule: RuleSpec, transition: Transition, severity: Severity, repositories: readonly string[]): boolean {
   if (!rule.enabled) return false;
   const f = rule.filter;
   if (!(f.events ?? ['new']).includes(transition)) return false;
-  if (finding.suppressed && transition !== 'resolved') return false;
-  if (f.minSeverity && SEVERITY_ORDER.indexOf(finding.severity) < SEVERITY_ORDER.indexOf(f.minSeverity)) return false;
-  if (f.kevOnly && !finding.kev) return false;
-  if (f.fixAvailableOnly && finding.fixState !== 'fixed') return false;
+  if (f.minSeverity && SEVERITY_ORDER.indexOf(severity) < SEVERITY_ORDER.indexOf(f.minSeverity)) return false;
   if (f.repositories?.length && !repositories.some((r) => f.repositories!.some((p) => globMatch(p, r)))) return false;
   return true;
+}
+
+/** Whether a rule wants a finding event of an image held by these repositories. */
+export function ruleMatches(rule: RuleSpec, transition: Transition, finding: Finding, repositories: readonly string[]): boolean {
+  if (finding.suppressed && transition !== 'resolved') return false;
+  const f = rule.filter;
+  if (f.kevOnly && !finding.kev) return false;
+  if (f.fixAvailableOnly && finding.fixState !== 'fixed') return false;
+  return ruleWants(rule, transition, finding.severity, repositories);
 }
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -229,9 +235,14 @@ function webhookWorkload(w: WorkloadRecord): WebhookWorkload {
   return out;
 }
 
+/** The owners of the stored images and of the workloads running them, sorted. */
+function ownersOf(images: readonly ImageRecord[], workloads: readonly WorkloadRecord[]): string[] {
+  return [...new Set([...images.flatMap((i) => i.owners), ...workloads.flatMap((w) => w.owners)])].sort();
+}
+
 function webhookBody(event: OutboxEvent, p: FindingEventPayload, rule: Stored<RuleSpec>, images: ImageRecord[], workloads: WorkloadRecord[] = []): WebhookBody {
   const f = p.finding;
-  const owners = [...new Set([...images.flatMap((i) => i.owners), ...workloads.flatMap((w) => w.owners)])].sort();
+  const owners = ownersOf(images, workloads);
   const vulnerability: WebhookBody['vulnerability'] = {
     id: f.id, aliases: f.aliases, severity: f.severity, kev: f.kev !== undefined, fixState: f.fixState, fixedVersions: f.fixedVersions, urls: f.urls,
   };
@@ -254,25 +265,27 @@ function runningIn(ws: readonly WebhookWorkload[]): string {
   return names.slice(0, 10).join(', ') + (names.length > 10 ? ` and ${names.length - 10} more` : '');
 }
 
+/** Slack mrkdwn: &, < and > escaped. */
+const slackEscape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
 /** Slack-compatible incoming webhook message ({text, blocks}). */
 export function slackMessage(b: WebhookBody): { text: string; blocks: unknown[] } {
   const what = b.type === 'finding.new' ? 'New' : b.type === 'finding.resolved' ? 'Resolved' : 'Changed';
   const where = b.image.repositories.length ? b.image.repositories.join(', ') : b.image.digest;
   const text = `${what} ${b.vulnerability.severity} vulnerability ${b.vulnerability.id} in ${b.package.name} ${b.package.version} (${where})`;
   const fix = b.vulnerability.fixedVersions.length ? `fixed in ${b.vulnerability.fixedVersions.join(', ')}` : b.vulnerability.fixState;
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   return {
     text,
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: esc(text) } },
+      { type: 'section', text: { type: 'mrkdwn', text: slackEscape(text) } },
       {
         type: 'section',
         fields: [
-          { type: 'mrkdwn', text: `*Image*\n${esc(b.image.digest)}` },
-          { type: 'mrkdwn', text: `*Fix*\n${esc(fix)}` },
+          { type: 'mrkdwn', text: `*Image*\n${slackEscape(b.image.digest)}` },
+          { type: 'mrkdwn', text: `*Fix*\n${slackEscape(fix)}` },
           ...(b.vulnerability.kev ? [{ type: 'mrkdwn', text: '*KEV*\nknown exploited' }] : []),
-          ...(b.owners.length ? [{ type: 'mrkdwn', text: `*Owners*\n${esc(b.owners.join(', '))}` }] : []),
-          ...(b.workloads?.length ? [{ type: 'mrkdwn', text: `*Running in*\n${esc(runningIn(b.workloads))}` }] : []),
+          ...(b.owners.length ? [{ type: 'mrkdwn', text: `*Owners*\n${slackEscape(b.owners.join(', '))}` }] : []),
+          ...(b.workloads?.length ? [{ type: 'mrkdwn', text: `*Running in*\n${slackEscape(runningIn(b.workloads))}` }] : []),
         ],
       },
       { type: 'context', elements: [{ type: 'mrkdwn', text: `event ${b.id}` }] },
@@ -320,15 +333,14 @@ function digestMailInput(d: DigestBody): Parameters<typeof digestMail>[0] {
 /** Slack-compatible summary of a digest. */
 export function slackDigest(d: DigestBody): { text: string; blocks: unknown[] } {
   const m = digestMail(digestMailInput(d));
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const lines = m.text.split('\n').filter((l) => l.startsWith('- '));
   const shown = lines.slice(0, 40);
   if (lines.length > shown.length) shown.push(`... and ${lines.length - shown.length} more`);
   return {
     text: m.subject.replace(/^\[Drydock\] /, ''),
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: esc(m.subject.replace(/^\[Drydock\] /, '')) } },
-      { type: 'section', text: { type: 'mrkdwn', text: esc(shown.join('\n')) } },
+      { type: 'section', text: { type: 'mrkdwn', text: slackEscape(m.subject.replace(/^\[Drydock\] /, '')) } },
+      { type: 'section', text: { type: 'mrkdwn', text: slackEscape(shown.join('\n')) } },
       { type: 'context', elements: [{ type: 'mrkdwn', text: `digest ${d.id}` }] },
     ],
   };
@@ -340,13 +352,19 @@ interface RouteContext {
   clock: Clock;
 }
 
+/** The team's rules, listed once per delivery run. */
+async function teamRules(store: Store, rc: RouteContext, ctx: TeamContext): Promise<Stored<RuleSpec>[]> {
+  let rules = rc.rules.get(ctx.teamId);
+  if (!rules) rc.rules.set(ctx.teamId, (rules = await store.rules.list(ctx)));
+  return rules;
+}
+
 /** Turns a finding event into deliveries, one per matching rule and destination (or digest items). */
 async function route(store: Store, event: OutboxEvent, rc: RouteContext, summary: DeliverySummary): Promise<void> {
   const p = event.payload as unknown as FindingEventPayload;
   const transition = event.kind.slice('finding.'.length) as Transition;
   const ctx: TeamContext = { teamId: event.teamId, actor: NOTIFY_ACTOR };
-  let rules = rc.rules.get(event.teamId);
-  if (!rules) rc.rules.set(event.teamId, (rules = await store.rules.list(ctx)));
+  const rules = await teamRules(store, rc, ctx);
   const images = await store.imagesByDigest(ctx, p.digest);
   // workloads reported by the team's own agents: another team's pods are not this team's to see
   const workloads = (await store.workloadsByDigests([p.digest])).filter((w) => w.teamId === event.teamId);
@@ -426,17 +444,12 @@ export function repositoryOfReference(ref: string): string {
 
 /** Whether a rule wants a new drift finding. Vulnerability-only filters (kevOnly, fixAvailableOnly) never match drift. */
 export function ruleMatchesDrift(rule: RuleSpec, severity: DriftSeverityLevel, repositories: readonly string[]): boolean {
-  if (!rule.enabled) return false;
-  const f = rule.filter;
-  if (!(f.events ?? ['new']).includes('new')) return false;
-  if (f.kevOnly || f.fixAvailableOnly) return false;
-  if (f.minSeverity && SEVERITY_ORDER.indexOf(driftSeverityAsVuln(severity)) < SEVERITY_ORDER.indexOf(f.minSeverity)) return false;
-  if (f.repositories?.length && !repositories.some((r) => f.repositories!.some((p) => globMatch(p, r)))) return false;
-  return true;
+  if (rule.filter.kevOnly || rule.filter.fixAvailableOnly) return false;
+  return ruleWants(rule, 'new', driftSeverityAsVuln(severity), repositories);
 }
 
 function driftWebhookBody(event: OutboxEvent, p: DriftEventPayload, rule: Stored<RuleSpec>, images: ImageRecord[], workloads: WorkloadRecord[]): DriftWebhookBody {
-  const owners = [...new Set([...images.flatMap((i) => i.owners), ...workloads.flatMap((w) => w.owners)])].sort();
+  const owners = ownersOf(images, workloads);
   const container: DriftWebhookBody['container'] = { source: p.source, name: p.container.name };
   if (p.container.id) container.id = p.container.id;
   const image: DriftWebhookBody['image'] = { reference: p.container.image, repositories: images.map((i) => i.repository).sort() };
@@ -454,18 +467,17 @@ const driftWhere = (b: DriftWebhookBody): string => `${b.drift.path ?? b.drift.s
 /** Slack-compatible message of a drift finding. */
 export function slackDriftMessage(b: DriftWebhookBody): { text: string; blocks: unknown[] } {
   const text = `Drift: ${b.drift.severity} ${b.drift.kind} ${driftWhere(b)} in container ${b.container.name} (${b.image.reference})`;
-  const esc = (x: string) => x.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   return {
     text,
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: esc(text) } },
+      { type: 'section', text: { type: 'mrkdwn', text: slackEscape(text) } },
       {
         type: 'section',
         fields: [
-          { type: 'mrkdwn', text: `*Container*\n${esc(`${b.container.name} on ${b.container.source}`)}` },
-          { type: 'mrkdwn', text: `*Image*\n${esc(b.image.digest ? `${b.image.reference} (${b.image.digest})` : b.image.reference)}` },
-          { type: 'mrkdwn', text: `*Finding*\n${esc(b.drift.message)}` },
-          ...(b.owners.length ? [{ type: 'mrkdwn', text: `*Owners*\n${esc(b.owners.join(', '))}` }] : []),
+          { type: 'mrkdwn', text: `*Container*\n${slackEscape(`${b.container.name} on ${b.container.source}`)}` },
+          { type: 'mrkdwn', text: `*Image*\n${slackEscape(b.image.digest ? `${b.image.reference} (${b.image.digest})` : b.image.reference)}` },
+          { type: 'mrkdwn', text: `*Finding*\n${slackEscape(b.drift.message)}` },
+          ...(b.owners.length ? [{ type: 'mrkdwn', text: `*Owners*\n${slackEscape(b.owners.join(', '))}` }] : []),
         ],
       },
       { type: 'context', elements: [{ type: 'mrkdwn', text: `event ${b.id}` }] },
@@ -500,8 +512,7 @@ export function driftMail(b: DriftWebhookBody): { subject: string; text: string 
 async function routeDrift(store: Store, event: OutboxEvent, rc: RouteContext, summary: DeliverySummary): Promise<void> {
   const p = event.payload as unknown as DriftEventPayload;
   const ctx: TeamContext = { teamId: event.teamId, actor: NOTIFY_ACTOR };
-  let rules = rc.rules.get(event.teamId);
-  if (!rules) rc.rules.set(event.teamId, (rules = await store.rules.list(ctx)));
+  const rules = await teamRules(store, rc, ctx);
   const digest = p.container.digest;
   const images = digest ? await store.imagesByDigest(ctx, digest) : [];
   const workloads = digest ? (await store.workloadsByDigests([digest])).filter((w) => w.teamId === event.teamId && w.source === p.source && w.container === p.container.name) : [];

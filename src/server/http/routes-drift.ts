@@ -3,11 +3,10 @@
  * write scope), which replace the open findings the server holds for that (source, container); new
  * findings at or above medium enqueue "drift.new" notification events. GET /api/v1/drift lists them.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { DrydockError } from '../../core/errors.js';
-import type { DriftContainerInput, DriftFilter, DriftFindingInput, DriftFindingRecord, DriftState, TeamContext } from '../../store/index.js';
+import type { FastifyInstance } from 'fastify';
+import type { DriftContainerInput, DriftFilter, DriftFindingInput, DriftFindingRecord, DriftState } from '../../store/index.js';
 import { DRIFT_SEVERITY_LEVELS } from '../../store/index.js';
-import type { ServerDeps } from './deps.js';
+import { ctxOf, type ServerDeps } from './deps.js';
 import * as S from './schemas.js';
 
 /** Largest drift report one request may carry. */
@@ -57,11 +56,6 @@ export const driftQuery = {
     ...S.pageQuery,
   },
 } as const;
-
-function ctxOf(req: FastifyRequest): TeamContext {
-  if (!req.auth) throw new DrydockError('INTERNAL', `route ${req.routeOptions.url ?? req.url} ran without authentication`);
-  return req.auth.ctx;
-}
 
 const brief = (f: DriftFindingRecord) => ({ kind: f.kind, severity: f.severity, subject: f.subject });
 

@@ -2,12 +2,11 @@
  * Watched registries over HTTP: the distribution registry's notifications endpoint (push events) and
  * "poll now". Both only enqueue jobs of the "poll" queue; the registry watcher runs them.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { DrydockError } from '../../core/errors.js';
+import type { FastifyInstance } from 'fastify';
 import type { RegistrySpec, Stored, TeamContext } from '../../store/index.js';
 import { enqueuePoll } from '../watch/jobs.js';
 import { isArtifactTag, registryLocation, watchesRepository } from '../watch/poll.js';
-import type { ServerDeps } from './deps.js';
+import { ctxOf, type ServerDeps } from './deps.js';
 import { ApiError, notFound } from './errors.js';
 import { idParams } from './schemas.js';
 
@@ -43,11 +42,6 @@ const MANIFEST_TYPES = new Set([
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.length > 0 && v.length <= 1024 ? v : undefined;
-}
-
-function ctxOf(req: FastifyRequest): TeamContext {
-  if (!req.auth) throw new DrydockError('INTERNAL', `route ${req.routeOptions.url ?? req.url} ran without authentication`);
-  return req.auth.ctx;
 }
 
 export interface HookAnswer {

@@ -4,10 +4,9 @@
  * `workloads` field this module adds to GET /api/v1/images/{digest}, name the team's workloads
  * running a stored image.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { DrydockError } from '../../core/errors.js';
+import type { FastifyInstance } from 'fastify';
 import type { TeamContext, WorkloadFilter, WorkloadInput, WorkloadRecord } from '../../store/index.js';
-import type { ServerDeps } from './deps.js';
+import { ctxOf, type ServerDeps } from './deps.js';
 import * as S from './schemas.js';
 
 /** Largest report one request may carry. */
@@ -48,11 +47,6 @@ export const workloadsQuery = {
   additionalProperties: false,
   properties: { digest: S.digestSchema, source: { type: 'string', minLength: 1, maxLength: 253 }, namespace: text(253), ...S.pageQuery },
 } as const;
-
-function ctxOf(req: FastifyRequest): TeamContext {
-  if (!req.auth) throw new DrydockError('INTERNAL', `route ${req.routeOptions.url ?? req.url} ran without authentication`);
-  return req.auth.ctx;
-}
 
 /** A workload as the API shows it (the team is the caller's). */
 function view(w: WorkloadRecord): Omit<WorkloadRecord, 'teamId'> {

@@ -1,7 +1,7 @@
 /** The /api/v1 routes: ingest (scans, SBOM uploads, Dependency-Track), images and findings, triage, configuration, jobs. */
 import { createHash } from 'node:crypto';
 import { isAbsolute, relative, resolve } from 'node:path';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { DrydockError } from '../../core/errors.js';
 import { IssueLog } from '../../core/issues.js';
 import { parseReference } from '../../image/reference.js';
@@ -17,17 +17,12 @@ import { evaluateInventory } from '../../scan/scan.js';
 import type { Collection, FindingState, ImageRecord, Job, RegistrySpec, RuleSpec, Store, StoredFinding, TeamContext, TriageRecord, TriageState, VexJustification } from '../../store/index.js';
 import type { FindingJsonLister } from '../../store/sql-store.js';
 import type { VulnDb } from '../../vulndb/index.js';
-import type { ServerDeps } from './deps.js';
+import { ctxOf, type ServerDeps } from './deps.js';
 import { ApiError, notFound } from './errors.js';
 import { reevaluationLookupKeys } from '../reevaluate.js';
 import * as S from './schemas.js';
 
 type Json = Record<string, unknown>;
-
-function ctxOf(req: FastifyRequest): TeamContext {
-  if (!req.auth) throw new DrydockError('INTERNAL', `route ${req.routeOptions.url ?? req.url} ran without authentication`);
-  return req.auth.ctx;
-}
 
 /** The queue of asynchronous scans (POST /api/v1/scans?async=true); the worker runs them. */
 export const SCAN_QUEUE = 'scan';

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Agent, containerWorkloads, driftTargetOf, type AgentDriftReport } from './agent.js';
+import { Agent, containerWorkloads, type AgentDriftReport } from './agent.js';
+import { ContainerdRuntime } from './containerd.js';
+import { PodmanApiRuntime, PodmanCliRuntime } from './podman.js';
 import type { ContainerRuntime, DriftReport, RunningContainer } from './types.js';
 
 const DIGEST = `sha256:${'c'.repeat(64)}`;
@@ -9,7 +11,7 @@ function container(name: string, extra: Partial<RunningContainer> = {}): Running
 }
 
 function fakeRuntime(list: () => RunningContainer[]): ContainerRuntime {
-  return { name: 'podman', via: 'cli', list: async () => list(), inspect: async () => { throw new Error('unused'); }, imageTarget: () => 'x' };
+  return { name: 'podman', via: 'cli', list: async () => list(), inspect: async () => { throw new Error('unused'); }, imageTarget: () => 'x', containerTarget: (c) => `podman://${c.id}` };
 }
 
 describe('agent', () => {
@@ -53,8 +55,10 @@ describe('agent', () => {
   });
 
   it('names drift targets per runtime', () => {
-    expect(driftTargetOf('podman', container('a'))).toBe('podman://a-id');
-    expect(driftTargetOf('containerd', container('default/web', { runtime: 'containerd' }))).toBe('containerd://default/web');
+    expect(new PodmanCliRuntime().containerTarget(container('a'))).toBe('podman://a-id');
+    expect(new PodmanApiRuntime('/run/podman.sock').containerTarget(container('a'))).toBe('podman://a-id');
+    expect(new PodmanApiRuntime('/run/docker.sock', 30_000, 'docker').containerTarget(container('a', { runtime: 'docker' }))).toBe('docker://a-id');
+    expect(new ContainerdRuntime({ ctr: 'ctr', env: {} }).containerTarget(container('default/web', { runtime: 'containerd' }))).toBe('containerd://default/web');
   });
 
   it('reports each running container\'s drift when first seen and then every drift interval', async () => {

@@ -91,11 +91,6 @@ export function containerWorkloads(containers: readonly RunningContainer[], node
     });
 }
 
-/** The drift target string of a runtime's container: podman://ID, containerd://NAMESPACE/ID, docker://ID. */
-export function driftTargetOf(runtime: string, c: RunningContainer): string {
-  return runtime === 'containerd' ? `containerd://${c.name}` : `${runtime}://${c.id}`;
-}
-
 interface SourceState {
   /** the JSON of the last set the server accepted */
   sent?: string;
@@ -190,7 +185,7 @@ export class Agent {
       if (last !== undefined && this.#now() - last < every) continue;
       // an attempt counts, so a container that cannot be compared is retried at the next interval, not every round
       this.#driftAt.set(c.id, this.#now());
-      const target = driftTargetOf(rt.name, c);
+      const target = rt.containerTarget(c);
       try {
         const report = d.run ? await d.run(target, c) : await driftContainer(target, { ...d.options, runtime: rt });
         const r = await this.#reportDrift(c, report);

@@ -216,6 +216,11 @@ export class ContainerdRuntime implements ContainerRuntime {
     return c.image;
   }
 
+  /** its name is NAMESPACE/ID */
+  containerTarget(c: RunningContainer): string {
+    return `containerd://${c.name}`;
+  }
+
   /** Exports the container's image (its platform only) as an OCI archive into a private temporary directory. */
   async openImageTarget(c: RunningContainer, tempDir?: string): Promise<{ target: string; cleanup: () => Promise<void> }> {
     if (!c.image) throw new DrydockError('IMAGE_NOT_FOUND', `containerd://${c.name}: the container names no image`);

@@ -203,6 +203,10 @@ export class PodmanApiRuntime implements ContainerRuntime {
   imageTarget(c: RunningContainer): string {
     return `${this.name}:${(c.imageId ?? c.image).replace(/^sha256:/, '')}`;
   }
+
+  containerTarget(c: RunningContainer): string {
+    return `${this.name}://${c.id}`;
+  }
 }
 
 /** A Docker daemon through its Engine API: DOCKER_HOST (unix:// only) or /var/run/docker.sock. */
@@ -292,6 +296,10 @@ export class PodmanCliRuntime implements ContainerRuntime {
 
   imageTarget(c: RunningContainer): string {
     return `${this.name}:${(c.imageId ?? c.image).replace(/^sha256:/, '')}`;
+  }
+
+  containerTarget(c: RunningContainer): string {
+    return `${this.name}://${c.id}`;
   }
 }
 

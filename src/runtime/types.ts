@@ -53,6 +53,8 @@ export interface ContainerRuntime {
   inspect(idOrName: string): Promise<RunningContainer>;
   /** a target string (image/target.ts grammar) that reads the container's image */
   imageTarget(c: RunningContainer): string;
+  /** the container as a drift target (runtime/drift.ts grammar): podman://ID, docker://ID, containerd://NAMESPACE/ID */
+  containerTarget(c: RunningContainer): string;
   /**
    * For runtimes whose image store is no target of its own (containerd): makes the image readable
    * (an export into tempDir) and names it as a target; cleanup deletes what was made.

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countFindings, psCommand } from '../../src/cli/commands/runtime.js';
 import { Agent, type AgentDriftReport } from '../../src/runtime/agent.js';
 import { PodmanCliRuntime } from '../../src/runtime/podman.js';
+import { filteredRuntime } from '../../src/runtime/testdata/filtered.js';
 import type { ContainerRuntime } from '../../src/runtime/types.js';
 import { makeVulnDb } from '../../src/server/http/testing.js';
 import { startServer } from '../../src/server/index.js';
@@ -47,13 +48,7 @@ let work = '';
 
 /** podman's CLI, limited to this test's containers (the host may run others). */
 function testRuntime(): ContainerRuntime {
-  const rt = new PodmanCliRuntime();
-  return {
-    name: rt.name, via: rt.via,
-    list: async () => (await rt.list()).filter((c) => c.labels['drydock.test'] === label.split('=')[1]),
-    inspect: (id) => rt.inspect(id),
-    imageTarget: (c) => rt.imageTarget(c),
-  };
+  return filteredRuntime(new PodmanCliRuntime(), (c) => c.labels['drydock.test'] === label.split('=')[1]);
 }
 
 async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 20_000): Promise<T> {

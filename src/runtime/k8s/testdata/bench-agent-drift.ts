@@ -21,8 +21,8 @@ if (process.argv[2] === 'child') {
   const { Agent } = await import('../../agent.js');
   const { KubeInventory } = await import('../inventory.js');
   const { PodmanCliRuntime } = await import('../../podman.js');
-  const rt = new PodmanCliRuntime();
-  const runtime = { name: rt.name, via: rt.via, list: async () => (await rt.list()).filter((c) => c.labels['drydock.bench'] === label), inspect: (id: string) => rt.inspect(id), imageTarget: rt.imageTarget.bind(rt) };
+  const { filteredRuntime } = await import('../../testdata/filtered.js');
+  const runtime = filteredRuntime(new PodmanCliRuntime(), (c) => c.labels['drydock.bench'] === label);
   const kube = new KubeInventory({ kubeconfig: kubeconfig! });
   await kube.start();
   let drifts = 0;

@@ -10,9 +10,30 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type AgentOptions as HttpsAgentOptions, type RequestOptions } from 'node:https';
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { connect as tlsConnect, rootCertificates, type ConnectionOptions } from 'node:tls';
 import type { Duplex, Readable } from 'node:stream';
+import { DrydockError } from './errors.js';
+
+/** Statuses whose Location a caller that follows redirects goes to, and how many hops it follows. */
+export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+export const MAX_REDIRECTS = 5;
+
+/** Node's root certificates plus those of a PEM file (--ca-file): CONFIG_INVALID when it cannot be read. */
+export function caBundle(file: string): string[] {
+  try {
+    return [...rootCertificates, readFileSync(file, 'utf8')];
+  } catch (e) {
+    throw new DrydockError('CONFIG_INVALID', `cannot read the CA file ${file}`, { cause: e });
+  }
+}
+
+/** A response header (lower-case name); the first value when it was sent more than once. */
+export function headerValue(headers: TransportResponse['headers'], name: string): string | undefined {
+  const v = headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
 
 export interface TransportOptions {
   /** CA certificates (PEM); default: Node's roots */

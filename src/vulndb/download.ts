@@ -4,14 +4,13 @@
  * NO_PROXY, CA files). HTTP errors, connection failures, timeouts and bodies shorter than their
  * Content-Length are FEED_UNAVAILABLE; the partial file is removed.
  */
-import { createWriteStream, readFileSync, rmSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { createWriteStream, rmSync } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { DrydockError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
-import { dump, HttpTransport, type TransportResponse } from '../core/http.js';
+import { caBundle, dump, headerValue, HttpTransport, MAX_REDIRECTS, REDIRECT_STATUSES, type TransportResponse } from '../core/http.js';
 
 export interface FetchOptions {
   /** proxy URL for every download (default: HTTP_PROXY / HTTPS_PROXY / NO_PROXY from the environment) */
@@ -29,19 +28,10 @@ export interface FetchOptions {
 
 /** no byte for this long fails a download (within the overall timeoutMs) */
 const IDLE_MS = 60_000;
-const MAX_REDIRECTS = 5;
 
 function transportOf(opts: FetchOptions): HttpTransport {
-  let ca: string[] | undefined;
-  if (opts.caFile) {
-    try {
-      ca = [...rootCertificates, readFileSync(opts.caFile, 'utf8')];
-    } catch (cause) {
-      throw new DrydockError('CONFIG_INVALID', `cannot read the CA file ${opts.caFile}`, { cause });
-    }
-  }
   const env = opts.proxy ? { ...process.env, HTTP_PROXY: opts.proxy, HTTPS_PROXY: opts.proxy } : process.env;
-  return new HttpTransport({ ...(ca ? { ca } : {}), env });
+  return new HttpTransport({ ...(opts.caFile ? { ca: caBundle(opts.caFile) } : {}), env });
 }
 
 /** the body as sent, decoded when the server chose a content coding anyway (none is asked for) */
@@ -121,7 +111,7 @@ async function fetchTo(
       throw new DrydockError('FEED_UNAVAILABLE', `feed ${url} could not be fetched`, { cause });
     }
     const loc = res.headers.location;
-    if (![301, 302, 303, 307, 308].includes(res.statusCode) || typeof loc !== 'string') break;
+    if (!REDIRECT_STATUSES.has(res.statusCode) || typeof loc !== 'string') break;
     await dump(res.body);
     if (hop >= MAX_REDIRECTS) throw new DrydockError('FEED_UNAVAILABLE', `feed ${url}: more than ${MAX_REDIRECTS} redirects`);
     at = new URL(loc, at);
@@ -135,10 +125,7 @@ async function fetchTo(
     await dump(res.body);
     throw new DrydockError('FEED_UNAVAILABLE', `feed ${url} answered http ${res.statusCode}`, { details: { status: res.statusCode } });
   }
-  const header = (name: string): string | undefined => {
-    const v = res.headers[name];
-    return Array.isArray(v) ? v[0] : v;
-  };
+  const header = (name: string): string | undefined => headerValue(res.headers, name);
   const length = header('content-length');
   const expected = length !== undefined && /^\d+$/.test(length) && !header('content-encoding') ? Number(length) : undefined;
   let bytes = 0;

@@ -14,8 +14,6 @@
  * - Auth: anonymous first; on a 401 the WWW-Authenticate challenge picks Basic or the Bearer token
  *   flow. Tokens are cached per scope until they expire. Credentials never appear in messages.
  */
-import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import { Readable } from 'node:stream';
 import { DigestStream, digestOf, isDigest, parseDigest, verifyBytes } from '../../core/digest.js';
 import { DrydockError, type ErrorCode } from '../../core/errors.js';
@@ -23,7 +21,7 @@ import { noopSink, type EventSink } from '../../core/events.js';
 import { registryApiHost } from '../reference.js';
 import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, MediaType, type Descriptor, type RawManifest, type RegistryOptions } from '../types.js';
 import { lookupCredentials, type Credentials } from './credentials.js';
-import { dump, HttpTransport } from '../../core/http.js';
+import { caBundle, dump, headerValue, HttpTransport, MAX_REDIRECTS, REDIRECT_STATUSES } from '../../core/http.js';
 import { createLimiter, type Limiter } from './limit.js';
 
 export type RegistryClientOptions = RegistryOptions & {
@@ -56,7 +54,6 @@ const DEFAULT_RETRIES = 4;
 const DEFAULT_MAX_MANIFEST = 4 * 1024 * 1024;
 const DEFAULT_CHUNK = 16 * 1024 * 1024;
 const DEFAULT_CHUNK_THRESHOLD = 32 * 1024 * 1024;
-const MAX_REDIRECTS = 5;
 const MAX_RETRY_AFTER_MS = 60_000;
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
 const RETRY_ERRNOS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
@@ -98,8 +95,7 @@ interface CachedToken {
 }
 
 function header(res: { headers: Record<string, string | string[] | undefined> }, name: string): string | undefined {
-  const v = res.headers[name.toLowerCase()];
-  return Array.isArray(v) ? v[0] : v;
+  return headerValue(res.headers, name);
 }
 
 /** A URL fit for messages: no user info, no query (presigned URLs carry signatures). */
@@ -252,15 +248,7 @@ export class RegistryClient {
     this.#insecure = new Set((opts.insecure ?? []).map((h) => h.toLowerCase()));
     this.limit = createLimiter(opts.concurrency ?? 4);
 
-    let ca: string[] | undefined;
-    if (opts.caFile) {
-      try {
-        ca = [...rootCertificates, readFileSync(opts.caFile, 'utf8')];
-      } catch (e) {
-        throw new DrydockError('CONFIG_INVALID', `cannot read the CA file ${opts.caFile}`, { cause: e });
-      }
-    }
-    this.#transport = new HttpTransport({ ...(ca ? { ca } : {}), env: this.#env });
+    this.#transport = new HttpTransport({ ...(opts.caFile ? { ca: caBundle(opts.caFile) } : {}), env: this.#env });
     for (const h of [...this.#insecure]) this.#insecure.add(registryApiHost(h).toLowerCase());
   }
 
@@ -490,7 +478,7 @@ export class RegistryClient {
         this.#challenges.set(req.registry, ch);
       }
       if (!res) throw new DrydockError('INTERNAL', `${req.what}: no response`);
-      if (req.followRedirects && [301, 302, 303, 307, 308].includes(res.status)) {
+      if (req.followRedirects && REDIRECT_STATUSES.has(res.status)) {
         const loc = header(res, 'location');
         await dump(res.body);
         if (!loc) throw new DrydockError('REGISTRY_ERROR', `${req.what}: redirect ${res.status} without a Location from ${safeUrl(url)}`);

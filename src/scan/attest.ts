@@ -7,9 +7,9 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { DrydockError } from '../core/errors.js';
 import { openReader } from '../image/open.js';
-import { INDEX_MEDIA_TYPES, type RegistryOptions, type Target } from '../image/types.js';
+import { INDEX_MEDIA_TYPES, type ImageIndex, type RegistryOptions, type Target } from '../image/types.js';
 import { parseManifestJson } from '../image/manifest.js';
-import { formatPlatform, isAttestationDescriptor, normalizePlatform, parsePlatform, platformMatches } from '../image/platform.js';
+import { formatPlatform, isAttestationDescriptor, parsePlatform, selectFromIndex } from '../image/platform.js';
 import type { Inventory } from '../model/package.js';
 import { sbomPredicate, vulnPredicate, predicateTypeMatches, type SbomPredicateFormat } from '../attest/predicates.js';
 import type { Policy } from '../attest/policy.js';
@@ -60,31 +60,39 @@ export async function attestImageSbom(
   return { ...r, inventory };
 }
 
+/** The index at the target's root, or undefined when the target is one image. */
+async function rootIndex(target: string | Target, image: SbomOptions['image']): Promise<ImageIndex | undefined> {
+  const reader = await openReader(target, image ?? {});
+  try {
+    const root = await reader.root();
+    const parsed = parseManifestJson(root, root.digest);
+    return parsed.kind === 'index' ? parsed.index : undefined;
+  } finally {
+    await reader.close();
+  }
+}
+
+const nameOf = (target: string | Target): string => (typeof target === 'string' ? target : target.input);
+
 /**
  * The platform images of an index (attestation manifests and nested indexes left out), in index
  * order; undefined when the target is one image.
  */
 async function platformImages(target: string | Target, opts: SbomOptions): Promise<{ digest: string; platform: string }[] | undefined> {
-  const reader = await openReader(target, opts.image ?? {});
-  try {
-    const root = await reader.root();
-    const parsed = parseManifestJson(root, root.digest);
-    if (parsed.kind !== 'index') return undefined;
-    const out = parsed.index.manifests
-      .filter((d) => d.platform && !isAttestationDescriptor(d) && !INDEX_MEDIA_TYPES.includes(d.mediaType))
-      .map((d) => ({ digest: d.digest, platform: formatPlatform(d.platform!) }));
-    const seen = new Map<string, string>();
-    for (const p of out) {
-      const other = seen.get(p.platform);
-      if (other && other !== p.digest) {
-        throw new DrydockError('MANIFEST_INVALID', `${typeof target === 'string' ? target : target.input}: the index lists two manifests for platform ${p.platform} (${other}, ${p.digest}); attest them one by one`);
-      }
-      seen.set(p.platform, p.digest);
+  const index = await rootIndex(target, opts.image);
+  if (!index) return undefined;
+  const out = index.manifests
+    .filter((d) => d.platform && !isAttestationDescriptor(d) && !INDEX_MEDIA_TYPES.includes(d.mediaType))
+    .map((d) => ({ digest: d.digest, platform: formatPlatform(d.platform!) }));
+  const seen = new Map<string, string>();
+  for (const p of out) {
+    const other = seen.get(p.platform);
+    if (other && other !== p.digest) {
+      throw new DrydockError('MANIFEST_INVALID', `${nameOf(target)}: the index lists two manifests for platform ${p.platform} (${other}, ${p.digest}); attest them one by one`);
     }
-    return out.filter((p, i) => out.findIndex((q) => q.digest === p.digest) === i);
-  } finally {
-    await reader.close();
+    seen.set(p.platform, p.digest);
   }
+  return out.filter((p, i) => out.findIndex((q) => q.digest === p.digest) === i);
 }
 
 /**
@@ -158,15 +166,11 @@ const isSbomType = (t: string | undefined): boolean => t !== undefined && (predi
  */
 export async function verifyImageAttestation(target: string | Target, verifier: ImageVerifier, opts: VerifyAttestationOptions = {}): Promise<VerifyAttestationResult> {
   // --platform on an index: that platform image's attestations (as attest --recursive stores them)
+  // (the same choice of manifest as opening the image with --platform makes)
   let subjectDigest: string | undefined;
   if (opts.platform !== undefined) {
-    const platforms = await platformImages((typeof target === 'string' ? target : target.input), { image: { platform: opts.platform, ...(opts.registry ? { registry: opts.registry } : {}) } });
-    if (platforms) {
-      const want = normalizePlatform(parsePlatform(opts.platform));
-      const hit = platforms.find((p) => platformMatches(want, normalizePlatform(parsePlatform(p.platform))));
-      if (!hit) throw new DrydockError('PLATFORM_NOT_FOUND', `${(typeof target === 'string' ? target : target.input)}: no image for platform ${opts.platform}; the index has ${platforms.map((p) => p.platform).join(', ')}`);
-      subjectDigest = hit.digest;
-    }
+    const index = await rootIndex(target, { platform: opts.platform, ...(opts.registry ? { registry: opts.registry } : {}) });
+    if (index) subjectDigest = selectFromIndex(index, parsePlatform(opts.platform), nameOf(target)).digest;
   }
   const r = await verifyImageAttestations(target, verifier, {
     ...(subjectDigest ? { subjectDigest } : {}),

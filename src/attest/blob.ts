@@ -27,9 +27,14 @@ export function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** The statement about a blob: its name and sha256 as the subject. */
+export function blobStatement(input: Omit<AttestBlobInput, 'signer'>): Statement {
+  return makeStatement({ name: input.name, digest: { sha256: sha256Hex(input.blob) } }, input.predicateType, input.predicate);
+}
+
 /** Makes and signs the statement about a blob. */
 export async function attestBlob(input: AttestBlobInput): Promise<{ statement: Statement; envelope: Envelope }> {
-  const statement = makeStatement({ name: input.name, digest: { sha256: sha256Hex(input.blob) } }, input.predicateType, input.predicate);
+  const statement = blobStatement(input);
   return { statement, envelope: await signEnvelope(statement, input.signer) };
 }
 

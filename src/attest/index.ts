@@ -58,6 +58,7 @@ export {
 } from './policy.js';
 export {
   attestBlob,
+  blobStatement,
   verifyBlobAttestation,
   sha256Hex,
   type AttestBlobInput,

@@ -57,10 +57,10 @@ export function attestBlobCommand(): Command {
     if (keyless) {
       const { imageSignerOf } = await import('../sign-context.js');
       const { signDsseBundle } = await import('../../sign/image/index.js');
-      const { makeStatement, sha256Hex } = await import('../../attest/index.js');
+      const { blobStatement } = await import('../../attest/index.js');
       const signer = await imageSignerOf(v, 'attest-blob');
       try {
-        const statement = makeStatement({ name: basename(file), digest: { sha256: sha256Hex(blob) } }, predicateType, predicate);
+        const statement = blobStatement({ blob, name: basename(file), predicateType, predicate });
         const { bundle } = await signDsseBundle(Buffer.from(JSON.stringify(statement), 'utf8'), signer);
         const bundleFile = v.bundle as string;
         await writeOutput(bundle.toString('utf8'), bundleFile);
@@ -141,24 +141,34 @@ export function verifyBlobAttestationCommand(): Command {
       }
     };
     const blob = await read(file, 'file');
-    if (keyless) {
-      await verifyKeylessBlobAttestation(file, blob, bundleFile!, await read(bundleFile!, 'bundle'), v, format.name);
-      return;
-    }
-    const envelope = bundleFile
-      ? (await import('../../attest/index.js')).envelopeFromBundle(await read(bundleFile, 'bundle'), `bundle ${bundleFile}`)
-      : parseEnvelope(await read(sigFile, 'envelope'), `envelope ${sigFile}`);
     const policy = v.policy ? await loadPolicyFile(v.policy as string) : undefined;
-    const key = await loadPublicKey(keyRef!);
-    const r = verifyBlobAttestation(blob, envelope, [key], { ...(type ? { type } : {}), ...(policy ? { policy } : {}), clock: clockFromEnv() });
+    const checks = { ...(type ? { type } : {}), ...(policy ? { policy } : {}), clock: clockFromEnv() };
+    // the result, and what the JSON summary holds besides the fields both ways share
+    let r: { verified: boolean; reason?: string; detail?: string; digest: string; evidence: string[]; statement?: unknown };
+    let extra: Record<string, unknown>;
+    if (keyless) {
+      const k = await checkKeylessBlobAttestation(blob, bundleFile!, await read(bundleFile!, 'bundle'), v, checks);
+      r = k;
+      extra = k.identity ? { identity: k.identity } : {};
+    } else {
+      const envelope = bundleFile
+        ? (await import('../../attest/index.js')).envelopeFromBundle(await read(bundleFile, 'bundle'), `bundle ${bundleFile}`)
+        : parseEnvelope(await read(sigFile, 'envelope'), `envelope ${sigFile}`);
+      const key = await loadPublicKey(keyRef!);
+      const k = verifyBlobAttestation(blob, envelope, [key], checks);
+      r = { ...k, digest: k.blobDigest };
+      extra = {
+        signatures: k.checks,
+        ...(k.policy ? { policy: k.policy.results.map((c) => ({ name: c.name, passed: c.passed, ...(c.error ? { error: c.error } : {}) })) } : {}),
+      };
+    }
     const summary = {
       verified: r.verified,
       ...(r.reason ? { reason: r.reason, detail: r.detail } : {}),
       file,
-      digest: r.blobDigest,
+      digest: r.digest,
       evidence: r.evidence,
-      signatures: r.checks,
-      ...(r.policy ? { policy: r.policy.results.map((c) => ({ name: c.name, passed: c.passed, ...(c.error ? { error: c.error } : {}) })) } : {}),
+      ...extra,
       ...(r.verified && r.statement ? { statement: r.statement } : {}),
     };
     if (format.name === 'json') await writeOutput(JSON.stringify(summary, null, 2), v.output as string | undefined);
@@ -166,7 +176,8 @@ export function verifyBlobAttestationCommand(): Command {
       throw new DrydockError('VERIFICATION_FAILED', `attestation ${sigFile} of ${file} did not verify: ${r.reason}: ${r.detail ?? ''}`, { details: { reason: r.reason } });
     }
     if (format.name === 'table') await writeOutput(JSON.stringify(r.statement, null, 2), v.output as string | undefined);
-    if (v.quiet !== true) process.stderr.write(`Verified OK (${r.evidence.join(', ')}; no transparency log checked)\n`);
+    // a keyless bundle's evidence names the log entry or timestamp that was checked
+    if (v.quiet !== true) process.stderr.write(`Verified OK (${r.evidence.join(', ')}${keyless ? '' : '; no transparency log checked'})\n`);
   });
   return cmd;
 }
@@ -176,40 +187,25 @@ export function verifyBlobAttestationCommand(): Command {
  * bundle referrer (signature by the certificate's key once the certificate, its SCTs, log entry or
  * timestamp and the identity policy verified; statement; subject = the file's sha256; type; policy).
  */
-async function verifyKeylessBlobAttestation(file: string, blob: Buffer, bundleFile: string, bundleBytes: Buffer, v: Record<string, unknown>, format: FormatName): Promise<void> {
+async function checkKeylessBlobAttestation(
+  blob: Buffer, bundleFile: string, bundleBytes: Buffer, v: Record<string, unknown>, checks: Parameters<typeof import('../../attest/image/index.js').checkStoredAttestation>[3],
+) {
   const { DrydockError } = await import('../../core/errors.js');
-  const { clockFromEnv } = await import('../../core/clock.js');
-  const { loadPolicyFile, sha256Hex } = await import('../../attest/index.js');
+  const { sha256Hex } = await import('../../attest/index.js');
   const { checkStoredAttestation } = await import('../../attest/image/index.js');
   const { parseDsseBundle } = await import('../../sign/image/bundle.js');
   const { imageVerifierOf } = await import('../sign-context.js');
-  const { writeOutput } = await import('../output.js');
   const parsed = parseDsseBundle(bundleBytes);
   if (typeof parsed === 'string') throw new DrydockError('BUNDLE_INVALID', `bundle ${bundleFile}: ${parsed}`);
   const verifier = (await imageVerifierOf(v))!;
-  const policy = v.policy ? await loadPolicyFile(v.policy as string) : undefined;
   const digest = `sha256:${sha256Hex(blob)}`;
   const r = await checkStoredAttestation(
     { source: `bundle ${bundleFile}`, kind: 'referrer', bundle: parsed.raw, envelope: parsed.raw.dsseEnvelope, ...(parsed.certificate ? { certificate: parsed.certificate } : {}) },
     digest,
     verifier,
-    { ...(v.type ? { type: v.type as string } : {}), ...(policy ? { policy } : {}), clock: clockFromEnv() },
+    checks,
   );
-  const summary = {
-    verified: r.verified,
-    ...(r.reason ? { reason: r.reason, detail: r.detail } : {}),
-    file,
-    digest,
-    evidence: r.evidence,
-    ...(r.identity ? { identity: r.identity } : {}),
-    ...(r.verified && r.statement ? { statement: r.statement } : {}),
-  };
-  if (format === 'json') await writeOutput(JSON.stringify(summary, null, 2), v.output as string | undefined);
-  if (!r.verified) {
-    throw new DrydockError('VERIFICATION_FAILED', `attestation ${bundleFile} of ${file} did not verify: ${r.reason}: ${r.detail ?? ''}`, { details: { reason: r.reason } });
-  }
-  if (format === 'table') await writeOutput(JSON.stringify(r.statement, null, 2), v.output as string | undefined);
-  if (v.quiet !== true) process.stderr.write(`Verified OK (${r.evidence.join(', ')})\n`);
+  return { ...r, digest };
 }
 
 export function attestBlobCommands(): Command[] {

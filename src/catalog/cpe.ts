@@ -11,6 +11,8 @@
  * which are kept.
  */
 import type { Package } from '../model/package.js';
+import { parseDeb } from '../version/deb.js';
+import { parseRpm } from '../version/rpm.js';
 
 /**
  * One attribute value in the formatted-string binding; empty → ANY (`*`). Undefined for values
@@ -34,10 +36,17 @@ export function formatCpe(vendor: string, product: string, version: string, targ
  * upstream tarball is the same release); a native package keeps its version.
  */
 export function debianUpstreamVersion(v: string): string {
-  const noEpoch = v.replace(/^\d+:/, '');
-  const dash = noEpoch.lastIndexOf('-');
-  const upstream = dash > 0 ? noEpoch.slice(0, dash) : noEpoch;
+  const upstream = parseOr(parseDeb, v)?.upstream ?? v;
   return upstream.replace(/[+~](?:dfsg|ds|repack)\d*(?:[.+~].*)?$/i, '') || upstream;
+}
+
+/** `parse(v)`, or undefined for a version its scheme does not accept */
+function parseOr<T>(parse: (v: string) => T, v: string): T | undefined {
+  try {
+    return parse(v);
+  } catch {
+    return undefined;
+  }
 }
 
 /** "1.36.1-r5" → "1.36.1" */
@@ -101,9 +110,7 @@ export function deriveCpes(p: Package): string[] {
       const src = m?.kind === 'rpm' && m.sourceRpm ? rpmSourceName(m.sourceRpm) : undefined;
       vendor = product = src ?? name;
       // epoch:version-release → version
-      const noEpoch = p.version.replace(/^\d+:/, '');
-      const rel = m?.kind === 'rpm' ? m.release : '';
-      version = rel && noEpoch.endsWith(`-${rel}`) ? noEpoch.slice(0, -rel.length - 1) : noEpoch;
+      version = parseOr(parseRpm, p.version)?.version ?? p.version;
       break;
     }
     case 'npm':

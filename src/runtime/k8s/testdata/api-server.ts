@@ -97,3 +97,28 @@ export async function startFakeKubeApi(token = 'test-token'): Promise<FakeKubeAp
   api.close = () => new Promise((resolve) => { for (const r of held) r.end(); server.closeAllConnections(); server.close(() => resolve()); });
   return api;
 }
+
+/**
+ * The agent benchmarks' watch churn: every `everyMs` a status-only MODIFIED of the next pod, every fifth
+ * time that pod replaced instead (DELETED, then ADDED under another name: a real change of the set).
+ * `pods` is updated in place. Returns the function that stops it.
+ */
+export function churnPods(api: Pick<FakeKubeApi, 'push'>, pods: Pod[], everyMs = 2000): () => void {
+  let rv = 40000;
+  let i = 0;
+  const timer = setInterval(() => {
+    i++;
+    const n = pods.length;
+    const p = pods[i % n]!;
+    const next = { ...p, metadata: { ...p.metadata, resourceVersion: String(++rv) } };
+    if (i % 5 === 0) {
+      api.push({ type: 'DELETED', object: next });
+      const added = { ...next, metadata: { ...next.metadata, name: `${p.metadata!.name}-r${i}`, uid: `${p.metadata!.uid}-r${i}`, resourceVersion: String(++rv) } };
+      pods[i % n] = added;
+      api.push({ type: 'ADDED', object: added });
+    } else {
+      api.push({ type: 'MODIFIED', object: next });
+    }
+  }, everyMs);
+  return () => clearInterval(timer);
+}

@@ -33,7 +33,7 @@ if (process.argv[2] === 'child') {
   agent.start();
   process.on('SIGTERM', () => void agent.stop().then(() => kube.stop()).then(() => process.exit(0)));
 } else {
-  const { startFakeKubeApi } = await import('./api-server.js');
+  const { churnPods, startFakeKubeApi } = await import('./api-server.js');
   const { podList, simulatedPods } = await import('./fixtures.js');
   const seconds = Number(process.argv[2] ?? 300);
   const n = Number(process.argv[3] ?? 50);
@@ -77,21 +77,7 @@ if (process.argv[2] === 'child') {
     const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]); // utime stime cutime cstime (fields 14-17)
   };
-  let rv = 40000;
-  let i = 0;
-  const churn = setInterval(() => {
-    i++;
-    const p = pods[i % n]!;
-    const next = { ...p, metadata: { ...p.metadata, resourceVersion: String(++rv) } };
-    if (i % 5 === 0) {
-      api.push({ type: 'DELETED', object: next });
-      const added = { ...next, metadata: { ...next.metadata, name: `${p.metadata!.name}-r${i}`, uid: `${p.metadata!.uid}-r${i}`, resourceVersion: String(++rv) } };
-      pods[i % n] = added;
-      api.push({ type: 'ADDED', object: added });
-    } else {
-      api.push({ type: 'MODIFIED', object: next });
-    }
-  }, 2000);
+  const stopChurn = churnPods(api, pods);
   // warm-up: start, list, first report and the first drift round of every container (cold layer cache)
   const warm0 = Date.now();
   while (drifts < containers && Date.now() - warm0 < 300_000) await new Promise((r) => setTimeout(r, 200));
@@ -104,7 +90,7 @@ if (process.argv[2] === 'child') {
   const t1 = ticks();
   const wall = (Date.now() - w0) / 1000;
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
-  clearInterval(churn);
+  stopChurn();
   child.kill('SIGTERM');
   const cpuSeconds = (t1 - t0) / 100; // CLK_TCK is 100 on Linux
   console.log(JSON.stringify({

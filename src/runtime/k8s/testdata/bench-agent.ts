@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startFakeKubeApi } from './api-server.js';
+import { churnPods, startFakeKubeApi } from './api-server.js';
 import { podList, simulatedPods } from './fixtures.js';
 
 const seconds = Number(process.argv[2] ?? 60);
@@ -40,22 +40,7 @@ const ticks = (): number => {
   return Number(f[11]) + Number(f[12]); // utime + stime (fields 14 and 15), in clock ticks
 };
 
-let rv = 40000;
-let i = 0;
-const churn = setInterval(() => {
-  i++;
-  const p = pods[i % n]!;
-  const next = { ...p, metadata: { ...p.metadata, resourceVersion: String(++rv) } };
-  if (i % 5 === 0) {
-    // a pod replaced: DELETED + ADDED with another name (a real change of the set)
-    api.push({ type: 'DELETED', object: next });
-    const added = { ...next, metadata: { ...next.metadata, name: `${p.metadata!.name}-r${i}`, uid: `${p.metadata!.uid}-r${i}`, resourceVersion: String(++rv) } };
-    pods[i % n] = added;
-    api.push({ type: 'ADDED', object: added });
-  } else {
-    api.push({ type: 'MODIFIED', object: next });
-  }
-}, 2000);
+const stopChurn = churnPods(api, pods);
 
 await new Promise((r) => setTimeout(r, 10_000)); // warm-up: start, list, first report, JIT
 const t0 = ticks();
@@ -65,7 +50,7 @@ await new Promise((r) => setTimeout(r, seconds * 1000));
 const t1 = ticks();
 const wall = (Date.now() - w0) / 1000;
 const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
-clearInterval(churn);
+stopChurn();
 child.kill('SIGTERM');
 const cpuSeconds = (t1 - t0) / 100; // CLK_TCK is 100 on Linux
 console.log(JSON.stringify({

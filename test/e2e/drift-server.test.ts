@@ -158,7 +158,7 @@ describe.skipIf(!canRun)('drift: podman containers → agent → server → webh
       expect(second.drift.revision).toBe(2);
       expect(errors).toEqual([]);
 
-      // a read token cannot report drift; a malformed report is refused
+      // malformed reports are refused: an unknown severity, a digest that is no digest
       const post = (b: unknown) => fetch(`${s.url}/api/v1/drift`, { method: 'POST', headers: auth, body: JSON.stringify(b) });
       expect((await post({ source: 's', container: { name: 'c', image: 'i' }, findings: [{ kind: 'x', severity: 'severe', subject: '/a', message: 'm' }] })).status).toBe(400);
       expect((await post({ source: 's', container: { name: 'c', image: 'i', digest: 'latest' }, findings: [] })).status).toBe(400);

@@ -192,6 +192,22 @@ function findingJson(r: FindingJsonRow, digest: string): FindingJson {
   return { vulnerabilityId: r.vuln_id, json };
 }
 
+/**
+ * The WHERE clause of a page of an image's findings (states, keyset after the cursor, order, limit) and
+ * its parameters, for columns prefixed with `col` ('' or a table alias); undefined when no state is asked for.
+ */
+function findingsPageQuery(ctx: TeamContext, digest: string, filter: FindingFilter, col: '' | 'f.'): { where: string; params: Param[]; limit: number } | undefined {
+  const limit = pageSize(filter);
+  const after = decodeCursor(filter.after, ['s', 's']);
+  const states = filter.states ?? ['new', 'unchanged', 'changed'];
+  if (states.length === 0) return undefined;
+  const params: Param[] = [ctx.teamId, digest, ...states];
+  let where = `${col}team_id = ? AND ${col}digest = ? AND ${col}state IN (${placeholders(states.length)})`;
+  if (after) { where += ` AND (${col}vuln_id, ${col}package_id) > (?, ?)`; params.push(after[0], after[1]); }
+  params.push(limit + 1);
+  return { where: `${where} ORDER BY ${col}vuln_id, ${col}package_id LIMIT ?`, params, limit };
+}
+
 function triageRecord(r: TriageRow): TriageRecord {
   const t: TriageRecord = { vulnerabilityId: r.vuln_id, target: decodeTarget(r.target), state: r.state, updatedBy: r.updated_by, updatedAt: iso(r.updated_at) };
   if (r.justification !== null) t.justification = r.justification as VexJustification;
@@ -643,18 +659,12 @@ export class SqlStore implements Store {
 
   async listFindings(ctx: TeamContext, digest: string, filter: FindingFilter = {}): Promise<Page<StoredFinding>> {
     checkCtx(ctx);
-    const limit = pageSize(filter);
-    const after = decodeCursor(filter.after, ['s', 's']);
-    const states = filter.states ?? ['new', 'unchanged', 'changed'];
-    if (states.length === 0) return { items: [] };
-    const params: Param[] = [ctx.teamId, digest, ...states];
-    let keyset = '';
-    if (after) { keyset = ' AND (vuln_id, package_id) > (?, ?)'; params.push(after[0], after[1]); }
-    params.push(limit + 1);
+    const q = findingsPageQuery(ctx, digest, filter, '');
+    if (!q) return { items: [] };
     const rows = await this.#db.all<FindingRow>(
       `SELECT vuln_id, package_id, state, revision, material, first_seen, last_changed, evaluation_id, db_identity, finding FROM findings
-       WHERE team_id = ? AND digest = ? AND state IN (${placeholders(states.length)})${keyset} ORDER BY vuln_id, package_id LIMIT ?`, params);
-    return toPage(rows, limit, storedFinding, (r) => [r.vuln_id, r.package_id]);
+       WHERE ${q.where}`, q.params);
+    return toPage(rows, q.limit, storedFinding, (r) => [r.vuln_id, r.package_id]);
   }
 
   /**
@@ -663,20 +673,14 @@ export class SqlStore implements Store {
    */
   async listFindingsJson(ctx: TeamContext, digest: string, filter: FindingFilter = {}): Promise<Page<FindingJson>> {
     checkCtx(ctx);
-    const limit = pageSize(filter);
-    const after = decodeCursor(filter.after, ['s', 's']);
-    const states = filter.states ?? ['new', 'unchanged', 'changed'];
-    if (states.length === 0) return { items: [] };
-    const params: Param[] = [encodeTarget({ digest }), ctx.teamId, digest, ...states];
-    let keyset = '';
-    if (after) { keyset = ' AND (f.vuln_id, f.package_id) > (?, ?)'; params.push(after[0], after[1]); }
-    params.push(limit + 1);
+    const q = findingsPageQuery(ctx, digest, filter, 'f.');
+    if (!q) return { items: [] };
     const rows = await this.#db.all<FindingJsonRow>(
       `SELECT f.vuln_id, f.package_id, f.state, f.revision, f.first_seen, f.last_changed, f.evaluation_id, f.db_identity, f.finding,
          t.state AS t_state, t.justification AS t_justification, t.reason AS t_reason, t.until AS t_until, t.updated_by AS t_updated_by, t.updated_at AS t_updated_at
        FROM findings f LEFT JOIN triage t ON t.team_id = f.team_id AND t.vuln_id = f.vuln_id AND t.target = ?
-       WHERE f.team_id = ? AND f.digest = ? AND f.state IN (${placeholders(states.length)})${keyset} ORDER BY f.vuln_id, f.package_id LIMIT ?`, params);
-    return toPage(rows, limit, (r) => findingJson(r, digest), (r) => [r.vuln_id, r.package_id]);
+       WHERE ${q.where}`, [encodeTarget({ digest }), ...q.params]);
+    return toPage(rows, q.limit, (r) => findingJson(r, digest), (r) => [r.vuln_id, r.package_id]);
   }
 
   async listEvaluations(ctx: TeamContext, digest: string): Promise<EvaluationRecord[]> {

@@ -20,3 +20,8 @@ export function ctxOf(req: FastifyRequest): TeamContext {
   if (!req.auth) throw new DrydockError('INTERNAL', `route ${req.routeOptions.url ?? req.url} ran without authentication`);
   return req.auth.ctx;
 }
+
+/** The route config of a route module whose routes share one OpenAPI tag: its scope and its documentation. */
+export function taggedRoute(tag: string) {
+  return (scope: 'read' | 'write', summary: string, responses: Record<string, string>) => ({ scope, openapi: { summary, tags: [tag], responses } });
+}

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DriftContainerInput, DriftFilter, DriftFindingInput, DriftFindingRecord, DriftState } from '../../store/index.js';
 import { DRIFT_SEVERITY_LEVELS } from '../../store/index.js';
-import { ctxOf, type ServerDeps } from './deps.js';
+import { ctxOf, taggedRoute, type ServerDeps } from './deps.js';
 import * as S from './schemas.js';
 
 /** Largest drift report one request may carry. */
@@ -61,7 +61,7 @@ const brief = (f: DriftFindingRecord) => ({ kind: f.kind, severity: f.severity, 
 
 export function registerDriftRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const { store } = deps;
-  const R = (scope: 'read' | 'write', summary: string, responses: Record<string, string>) => ({ scope, openapi: { summary, tags: ['drift'], responses } });
+  const R = taggedRoute('drift');
 
   app.post<{ Body: { source: string; container: DriftContainerInput; findings: DriftFindingInput[] } }>('/api/v1/drift', {
     schema: { body: driftBody },

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { TeamContext, WorkloadFilter, WorkloadInput, WorkloadRecord } from '../../store/index.js';
-import { ctxOf, type ServerDeps } from './deps.js';
+import { ctxOf, taggedRoute, type ServerDeps } from './deps.js';
 import * as S from './schemas.js';
 
 /** Largest report one request may carry. */
@@ -68,7 +68,7 @@ export async function workloadsOfDigest(deps: Pick<ServerDeps, 'store'>, ctx: Te
 
 export function registerWorkloadRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const { store } = deps;
-  const R = (scope: 'read' | 'write', summary: string, responses: Record<string, string>) => ({ scope, openapi: { summary, tags: ['workloads'], responses } });
+  const R = taggedRoute('workloads');
 
   app.post<{ Body: { source: string; workloads: WorkloadInput[] } }>('/api/v1/workloads', {
     schema: { body: workloadsBody },

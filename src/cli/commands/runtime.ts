@@ -7,6 +7,7 @@ import { DrydockError } from '../../core/errors.js';
 import type { IssueLog } from '../../core/issues.js';
 import type { Finding, Severity } from '../../model/vuln.js';
 import type { ContainerRuntime, DriftReport, RunningContainer } from '../../runtime/types.js';
+import { severityCounts } from '../../report/scan-common.js';
 import { renderTable } from '../../report/table.js';
 import { newContext, imageOptions } from '../context.js';
 import { parseFormat, type FormatName } from '../format.js';
@@ -28,17 +29,14 @@ function short(id: string | undefined, n = 12): string {
 /** Counts of an image's findings by severity (suppressed ones left out), for `ps --db`. */
 export type FindingCounts = Record<Severity, number>;
 
-const COUNT_ORDER: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'negligible', 'unknown'];
-
+/** every severity, highest first (the scan reports' counts) */
 export function countFindings(findings: readonly Finding[]): FindingCounts {
-  const c: FindingCounts = { critical: 0, high: 0, medium: 0, low: 0, negligible: 0, unknown: 0 };
-  for (const f of findings) if (!f.suppressed) c[f.severity]++;
-  return c;
+  return Object.fromEntries(severityCounts(findings.filter((f) => !f.suppressed))) as FindingCounts;
 }
 
 /** "2 critical, 1 high" (none: "none"). */
 export function formatCounts(c: FindingCounts): string {
-  return COUNT_ORDER.filter((s) => c[s] > 0).map((s) => `${c[s]} ${s}`).join(', ') || 'none';
+  return (Object.entries(c) as [Severity, number][]).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ') || 'none';
 }
 
 export function renderPsTable(list: RunningContainer[], via: string, findings?: Map<string, FindingCounts | string>): string {

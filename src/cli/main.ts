@@ -1,5 +1,4 @@
 /** The drydock command line: commands, the exit-code contract, and error rendering. */
-import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { DrydockError, EXIT } from '../core/errors.js';
@@ -20,15 +19,7 @@ import { scanCommand } from './commands/scan.js';
 import { cleanCommand, signCommand, treeCommand, verifyCommand } from './commands/sign.js';
 import { reportError } from './context.js';
 import { TARGET_HELP } from './help.js';
-
-export function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-    return pkg.version;
-  } catch {
-    return '0.0.0';
-  }
-}
+import { drydockVersion } from './version.js';
 
 /** Commands that run until stopped: they keep V8's incremental marking (short GC pauses). */
 const LONG_RUNNING = new Set(['server', 'worker', 'agent']);
@@ -49,7 +40,7 @@ export function isLongRunning(program: Command, action: Command): boolean {
 export function buildProgram(): Command {
   const program = new Command('drydock')
     .description('Container security: image inventory, SBOMs, vulnerability scanning, signing and attestation.')
-    .version(version(), '-v, --version')
+    .version(drydockVersion(), '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: true })
     // a command's options belong to it: `sbom convert IN --format F` gives --format to convert, not to sbom

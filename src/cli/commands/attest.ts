@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { DrydockError } from '../../core/errors.js';
 import type { FormatName } from '../format.js';
 import { DB_OPTIONS } from '../db-options.js';
+import { drydockVersion } from '../version.js';
 import { IMAGE_OPTIONS, addOptions, resolveOptions, type OptionKey } from '../options.js';
 import { imageSignerOf, imageVerifierOf } from '../sign-context.js';
 
@@ -77,12 +78,11 @@ export function attestCommand(): Command {
       }
       const store = { format: layout, clock, ...(v.replace === true ? { replace: true } : {}) };
       const catalogers = v.catalogers as string[] | undefined;
-      const { toolVersion } = await import('./sbom.js');
       const sbomOpts = {
         ...scanOptions(v, ctx),
         ...(catalogers && catalogers.length ? { catalogers } : {}),
         scope: v.scope as 'squashed' | 'all-layers',
-        tool: { name: 'drydock', version: toolVersion() },
+        tool: { name: 'drydock', version: drydockVersion() },
       };
       let r;
       let all: { digest: string; statement: { predicateType: string }; location: string; added: boolean }[] | undefined;

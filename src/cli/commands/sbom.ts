@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { clockFromEnv } from '../../core/clock.js';
 import type { SbomFormat } from '../../sbom/index.js';
@@ -8,20 +7,13 @@ import { IMAGE_OPTIONS, addOptions, resolveOptions, type OptionKey } from '../op
 import { writeOutput } from '../output.js';
 import { TARGET_HELP } from '../help.js';
 import { convertCommand } from './convert.js';
+import { drydockVersion } from '../version.js';
 
 /** the --format values `sbom` takes (docs/cli.md is generated from this) */
 export const SBOM_FORMATS: readonly FormatName[] = ['table', 'json', 'cyclonedx-json', 'spdx-json'];
 
 const KEYS: OptionKey[] = ['format', 'output', 'catalogers', 'scope', ...IMAGE_OPTIONS];
 
-/** The package version, written into the SBOM as the tool version. */
-export function toolVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
 
 export function sbomCommand(): Command {
   const cmd = new Command('sbom')
@@ -54,7 +46,7 @@ export function sbomCommand(): Command {
         ...scanOptions(v, ctx),
         ...(catalogers && catalogers.length ? { catalogers } : {}),
         scope: v.scope as 'squashed' | 'all-layers',
-        tool: { name: 'drydock', version: toolVersion() },
+        tool: { name: 'drydock', version: drydockVersion() },
       });
       ctx.renderer.done();
       const out = encodeSbom(inv, format.name as SbomFormat, { clock: clockFromEnv(), ...(format.version ? { version: format.version } : {}) });

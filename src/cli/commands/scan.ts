@@ -9,7 +9,7 @@ import { parseFormat, type FormatName } from '../format.js';
 import { IMAGE_OPTIONS, addOptions, resolveOptions, type OptionKey } from '../options.js';
 import { writeOutput } from '../output.js';
 import { TARGET_HELP } from '../help.js';
-import { toolVersion } from './sbom.js';
+import { drydockVersion } from '../version.js';
 
 /** the --format values `scan` takes (docs/cli.md is generated from this) */
 export const SCAN_FORMATS: readonly FormatName[] = ['table', 'json', 'sarif', 'cyclonedx-json', 'openvex', 'junit'];
@@ -56,7 +56,7 @@ export function scanCommand(): Command {
         ...scanOptions(v, ctx),
         ...(catalogers && catalogers.length ? { catalogers } : {}),
         scope: v.scope as 'squashed' | 'all-layers',
-        tool: { name: 'drydock', version: toolVersion() },
+        tool: { name: 'drydock', version: drydockVersion() },
         db: { path: await dbPathOf(v) },
         freshness: freshnessOf(v, ctx),
         detectionPriority: v.detectionPriority as 'precise' | 'comprehensive',

@@ -257,10 +257,19 @@ async function catalogDpkg(ctx: CatalogContext): Promise<CatalogerResult> {
     if (listed) {
       // .list files name directories too: drop those (parents of other entries, or dirs in the image)
       const parents = new Set<string>();
-      for (const p of listed) for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) parents.add(p.slice(0, i));
       for (const p of listed) {
-        if (parents.has(p) || ctx.fs.stat(p)?.type === 'dir') continue;
-        out.set(p, md5?.get(p));
+        for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) {
+          const d = p.slice(0, i);
+          if (parents.has(d)) break; // its ancestors went in with it
+          parents.add(d);
+        }
+      }
+      for (const p of listed) {
+        if (parents.has(p)) continue;
+        const sum = md5?.get(p);
+        // md5sums lists regular files only: the filesystem is asked about the rest
+        if (sum === undefined && ctx.fs.stat(p)?.type === 'dir') continue;
+        out.set(p, sum);
       }
     }
     if (md5) for (const [p, d] of md5) if (!out.has(p)) out.set(p, d);

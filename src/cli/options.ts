@@ -8,13 +8,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { createRequire } from 'node:module';
 import { DrydockError } from '../core/errors.js';
+import { lazyPackage } from '../core/lazy.js';
 
 import { d, type OptionDecl } from './option-decl.js';
 import { RUNTIME_OPTIONS } from './options-runtime.js';
 import { SERVER_OPTIONS } from './options-server.js';
 import { SIGN_OPTIONS } from './options-sign.js';
+
+/** loaded on use: most runs have no config file, and yaml costs about 20 ms of start-up */
+const yaml = lazyPackage<typeof import('yaml')>('yaml');
 
 export type { OptionDecl } from './option-decl.js';
 
@@ -152,8 +155,7 @@ export function loadConfigFile(path: string | undefined): Record<string, unknown
   }
   let doc: unknown;
   try {
-    // loaded on use: most runs have no config file, and yaml costs about 20 ms of start-up
-    const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+    const { parse } = yaml();
     doc = parse(text);
   } catch (e) {
     throw new DrydockError('CONFIG_INVALID', `config file ${path} is not valid YAML or JSON`, { cause: e });

@@ -4,7 +4,6 @@
  * served as file-range streams through DigestStream. The writer builds a temporary layout and
  * tars it to the destination atomically on commit().
  */
-import { createRequire } from 'node:module';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
@@ -13,6 +12,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DrydockError } from '../core/errors.js';
 import { DigestStream, verifyBytes } from '../core/digest.js';
+import { lazyPackage } from '../core/lazy.js';
 import { defaultTempDir } from '../core/paths.js';
 import type { ImageReader, ImageWriter } from './transport.js';
 import type { Descriptor, RawManifest } from './types.js';
@@ -322,7 +322,7 @@ export async function openOciArchiveReader(file: string, ref: string | undefined
 /** Tars a directory tree (files and dirs only) to `out`, entries sorted, fixed mtime. */
 export async function tarDirectory(dir: string, out: string): Promise<void> {
   // tar-stream is loaded only when an archive is written (reading uses our own tar parser)
-  const tarStream = createRequire(import.meta.url)('tar-stream') as typeof import('tar-stream');
+  const tarStream = lazyPackage<typeof import('tar-stream')>('tar-stream')();
   const pack = tarStream.pack();
   const entries: { rel: string; abs: string; isDir: boolean; size: number }[] = [];
   const walk = async (rel: string): Promise<void> => {

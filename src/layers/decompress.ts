@@ -5,8 +5,12 @@
  */
 import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { Decompress } from 'fzstd';
+import type { Decompress } from 'fzstd';
+import { lazyPackage } from '../core/lazy.js';
 import type { Compression } from '../image/types.js';
+
+/** fzstd loads on the first zstd layer */
+const fzstd = lazyPackage<typeof import('fzstd')>('fzstd');
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
@@ -24,7 +28,7 @@ class ZstdTransform extends Transform {
 
   constructor() {
     super({ readableHighWaterMark: 1 << 20 });
-    this.#d = new Decompress((chunk) => {
+    this.#d = new (fzstd().Decompress)((chunk) => {
       if (chunk.length) this.#out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
     });
   }

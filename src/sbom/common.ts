@@ -3,9 +3,9 @@
  * the image's package URL, timestamps. Pure functions over the neutral model.
  */
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { PackageURL } from 'packageurl-js';
 import { clockFromEnv, type Clock } from '../core/clock.js';
+import { lazyPackage } from '../core/lazy.js';
 import type { Inventory, LayerRef, Package } from '../model/package.js';
 
 export interface EncodeOptions {
@@ -66,13 +66,11 @@ export function layerOf(p: Package, inv: Inventory): LayerRef | undefined {
 }
 
 type SpdxNode = { license: string; plus?: boolean; exception?: string } | { left: SpdxNode; conjunction: 'and' | 'or'; right: SpdxNode };
-type SpdxParse = (s: string) => SpdxNode;
-let spdxParse: SpdxParse | undefined;
+const spdxParse = lazyPackage<(s: string) => SpdxNode>('spdx-expression-parse');
 
 function parseSpdx(s: string): SpdxNode | undefined {
-  spdxParse ??= createRequire(import.meta.url)('spdx-expression-parse') as SpdxParse;
   try {
-    return spdxParse(s);
+    return spdxParse()(s);
   } catch {
     return undefined;
   }

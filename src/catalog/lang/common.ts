@@ -1,7 +1,7 @@
 /** Shared pieces of the language catalogers: purls, licenses, issues, bounded parsing. */
-import { createRequire } from 'node:module';
 import { PackageURL } from 'packageurl-js';
 import type { ErrorCode } from '../../core/errors.js';
+import { lazyPackage } from '../../core/lazy.js';
 import { packageId } from '../../model/ids.js';
 import type { Location, Package, PackageMetadata, PackageType, Relationship } from '../../model/package.js';
 import type { CatalogContext, CatalogerResult } from '../types.js';
@@ -10,13 +10,7 @@ import type { CatalogContext, CatalogerResult } from '../types.js';
 export const CONTENT_INVALID: ErrorCode = 'ARCHIVE_CORRUPT';
 export const LIMIT: ErrorCode = 'LIMIT_EXCEEDED';
 
-const require = createRequire(import.meta.url);
-type SpdxParse = (s: string) => unknown;
-let spdxParse: SpdxParse | undefined;
-function spdx(): SpdxParse {
-  spdxParse ??= require('spdx-expression-parse') as SpdxParse;
-  return spdxParse;
-}
+const spdx = lazyPackage<(s: string) => unknown>('spdx-expression-parse');
 
 /** True when `s` is a valid SPDX license expression. */
 export function isSpdxExpression(s: string): boolean {

@@ -6,7 +6,7 @@
  * The project's own package.json (outside any node_modules) is not reported: it is the
  * application being scanned, not an installed dependency.
  */
-import { createRequire } from 'node:module';
+import { lazyPackage } from '../../core/lazy.js';
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
 import { bad, catalogDeclaredFiles, isRecord, makePackage, normaliseLicenses, parseJson, posixDirname, purlOf, readText, str, LIMIT } from './common.js';
@@ -328,13 +328,12 @@ function descriptorName(d: string): string {
 }
 
 /** `yaml` is loaded on the first YAML lock file, not with every cataloger (start-up time) */
-let yaml: typeof import('yaml') | undefined;
+const yaml = lazyPackage<typeof import('yaml')>('yaml');
 
 /** A YAML lock file (yarn berry, pnpm) with at most 100 aliases; undefined, with an issue, when it does not parse. */
 function parseYamlLock(ctx: CatalogContext, path: string, text: string): unknown {
   try {
-    yaml ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
-    return yaml.parse(text, { maxAliasCount: 100 }) as unknown;
+    return yaml().parse(text, { maxAliasCount: 100 }) as unknown;
   } catch (e) {
     bad(ctx, path, `invalid yaml: ${(e as Error).message}`);
     return undefined;

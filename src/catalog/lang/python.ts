@@ -4,7 +4,7 @@
  * and Requires-Dist edges between distributions of the same site directory; for dir: targets
  * the lock files poetry.lock, Pipfile.lock, uv.lock and requirements*.txt (== pins only).
  */
-import { unzipSync } from 'fflate';
+import { bufferSource, readZipDirectory, readZipEntry } from '../../core/zip.js';
 import { parse as parseToml } from './toml.js';
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
@@ -214,19 +214,20 @@ async function catalogInstalled(ctx: CatalogContext, foundBy: string): Promise<C
       } else if (base.endsWith('.egg')) {
         const buf = await ctx.read(p);
         if (!buf) continue;
-        let entries: Record<string, Uint8Array>;
+        let pi: Buffer | undefined;
         try {
-          entries = unzipSync(buf, { filter: (e) => e.name === 'EGG-INFO/PKG-INFO' && e.originalSize <= MAX_META });
+          const src = bufferSource(buf);
+          const entry = readZipDirectory(src, { maxEntries: 100_000 }).find((e) => e.name === 'EGG-INFO/PKG-INFO');
+          pi = entry && readZipEntry(src, entry, MAX_META);
         } catch (e) {
           bad(ctx, p, `not a readable zip: ${(e as Error).message}`);
           continue;
         }
-        const pi = entries['EGG-INFO/PKG-INFO'];
         if (!pi) {
           bad(ctx, p, 'egg without EGG-INFO/PKG-INFO');
           continue;
         }
-        add(Buffer.from(pi).toString('utf8'), p, dir, 'archive');
+        add(pi.toString('utf8'), p, dir, 'archive');
       }
     } catch (e) {
       bad(ctx, p, `unreadable: ${(e as Error).message}`);

@@ -1,17 +1,15 @@
 /** Small helpers shared by the OS package catalogers. */
-import { createRequire } from 'node:module';
 import { PackageURL } from 'packageurl-js';
+import { lazyPackage } from '../../core/lazy.js';
 import type { Distro, LayerRef, Location } from '../../model/package.js';
 import type { CatalogContext } from '../types.js';
 
-type SpdxParse = (s: string) => unknown;
-let spdxParse: SpdxParse | undefined;
+const spdxParse = lazyPackage<(s: string) => unknown>('spdx-expression-parse');
 
 /** true when `expr` is a valid SPDX license expression */
 export function isSpdx(expr: string): boolean {
-  spdxParse ??= createRequire(import.meta.url)('spdx-expression-parse') as SpdxParse;
   try {
-    spdxParse(expr);
+    spdxParse()(expr);
     return true;
   } catch {
     return false;

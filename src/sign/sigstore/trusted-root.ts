@@ -6,10 +6,10 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { DrydockError } from '../../core/errors.js';
+import { lazyPackage } from '../../core/lazy.js';
 
 /** The TUF repository of the public-good instance; its seeded trusted_root.json is our default. */
 export const PUBLIC_GOOD_TUF_URL = 'https://tuf-repo-cdn.sigstore.dev';
@@ -25,7 +25,7 @@ export interface LoadedTrustedRoot {
   material: TrustMaterial;
 }
 
-const require = createRequire(import.meta.url);
+const seedsFile = lazyPackage<Record<string, { targets?: Record<string, string> }>>('@sigstore/tuf/seeds.json');
 let publicGood: LoadedTrustedRoot | undefined;
 
 function fromJson(json: unknown, source: string): LoadedTrustedRoot {
@@ -56,7 +56,7 @@ export function publicGoodTrustedRoot(): LoadedTrustedRoot {
   if (publicGood) return publicGood;
   let seeds: Record<string, { targets?: Record<string, string> }>;
   try {
-    seeds = require('@sigstore/tuf/seeds.json') as typeof seeds;
+    seeds = seedsFile();
   } catch (e) {
     throw new DrydockError('BUNDLE_INVALID', 'cannot read the seeded public-good trusted root of @sigstore/tuf', { cause: e });
   }

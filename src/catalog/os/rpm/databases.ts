@@ -3,15 +3,11 @@
  * problems it met (a bad page or slot is skipped, the rest is still read). A file that is not
  * a database of the kind at all throws DbFormatError.
  */
-import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
+import { lazyPackage } from '../../../core/lazy.js';
 
 /** better-sqlite3 (a native module) loads on the first SQLite rpmdb, not with every command */
-let sqlite: typeof Database | undefined;
-function loadSqlite(): typeof Database {
-  sqlite ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database;
-  return sqlite;
-}
+const loadSqlite = lazyPackage<typeof Database>('better-sqlite3');
 
 export class DbFormatError extends Error {}
 

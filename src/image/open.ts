@@ -12,7 +12,6 @@ import { parseTarget } from './target.js';
 import { openOciLayoutReader, openOciLayoutWriter } from './oci-layout.js';
 import { openOciArchiveReader, openOciArchiveWriter } from './oci-archive.js';
 import { openDockerArchiveReader } from './docker-archive.js';
-import { openDockerReader, openPodmanReader } from './engines.js';
 import { resolveImage } from './resolve.js';
 import { hostPlatform } from './platform.js';
 
@@ -65,9 +64,9 @@ export async function openReader(target: Target | string, opts: OpenImageOptions
     case 'docker-archive':
       return openDockerArchiveReader(need(t, 'path'), t.ref, archiveOpts(opts));
     case 'podman':
-      return openPodmanReader(need(t, 'ref'), archiveOpts(opts));
+      return (await import('./engines.js')).openPodmanReader(need(t, 'ref'), archiveOpts(opts));
     case 'docker':
-      return openDockerReader(need(t, 'ref'), archiveOpts(opts));
+      return (await import('./engines.js')).openDockerReader(need(t, 'ref'), archiveOpts(opts));
     case 'dir':
       throw new DrydockError('USAGE', `cannot read ${t.input} as an image: dir: targets have no manifest or blobs (scan them instead)`);
     case 'sbom':

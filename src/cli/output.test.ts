@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -45,5 +46,36 @@ describe('writeOutput to a file', () => {
     // a directory in the way
     await expect(writeOutput('x', dir)).rejects.toMatchObject({ code: 'IO_ERROR' });
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('writes into a FIFO (or a device such as /dev/null) in place instead of renaming a file over it', async () => {
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    // the reading end, opened without waiting for a writer
+    const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      await writeOutput('{"through":"the pipe"}', fifo);
+      expect(statSync(fifo).isFIFO()).toBe(true);
+      const buf = Buffer.alloc(256);
+      let n = 0;
+      try {
+        n = readSync(fd, buf);
+      } catch {
+        // EAGAIN: nothing came through the pipe
+      }
+      expect(buf.subarray(0, n).toString()).toBe('{"through":"the pipe"}\n');
+      expect(readdirSync(dir)).toEqual(['pipe']);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('follows a symlink: the target gets the content, the link stays a link', async () => {
+    writeFileSync(join(dir, 'real.json'), 'old\n');
+    symlinkSync('real.json', join(dir, 'link.json'));
+    await writeOutput('new', join(dir, 'link.json'));
+    expect(lstatSync(join(dir, 'link.json')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, 'real.json'), 'utf8')).toBe('new\n');
+    expect(readdirSync(dir).sort()).toEqual(['link.json', 'real.json']);
   });
 });

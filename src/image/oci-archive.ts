@@ -5,14 +5,14 @@
  * tars it to the destination atomically on commit().
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DrydockError } from '../core/errors.js';
 import { DigestStream, verifyBytes } from '../core/digest.js';
 import { lazyPackage } from '../core/lazy.js';
+import { replaceFile } from '../core/replace-file.js';
 import { defaultTempDir } from '../core/paths.js';
 import type { ImageReader, ImageWriter } from './transport.js';
 import type { Descriptor, RawManifest } from './types.js';
@@ -402,12 +402,9 @@ export class OciArchiveWriter implements ImageWriter {
 
   async commit(): Promise<void> {
     await this.#w.commit();
-    const tmpFile = join(dirname(this.file), `.${randomBytes(6).toString('hex')}.oci.tar.tmp`);
     try {
-      await tarDirectory(this.#w.dir, tmpFile);
-      await rename(tmpFile, this.file);
+      await replaceFile(this.file, (path) => tarDirectory(this.#w.dir, path));
     } catch (e) {
-      await rm(tmpFile, { force: true });
       throw new DrydockError('IO_ERROR', `${this.file}: cannot write the oci archive (${(e as Error).message})`, { cause: e });
     } finally {
       await this.#cleanup();

@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import { realpath, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * Writes a whole file so that a failed write never leaves half of it: `write` fills a temporary
+ * name beside the file, which is renamed over it at the end; on failure it is removed and the old
+ * content stays. A symlink is followed (its target gets the new content), and a path that is not a
+ * regular file (/dev/null, /dev/stdout, a FIFO) is written in place: renaming over it would replace
+ * the device or pipe with a regular file.
+ */
+export async function replaceFile(file: string, write: (path: string) => Promise<void>): Promise<void> {
+  let target = file;
+  try {
+    target = await realpath(file);
+    if (!(await stat(target)).isFile()) {
+      await write(target);
+      return;
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await write(tmp);
+    await rename(tmp, target);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}

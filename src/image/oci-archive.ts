@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DrydockError } from '../core/errors.js';
 import { DigestStream, verifyBytes } from '../core/digest.js';
+import { openRegularFile, READ_NONBLOCK } from '../core/files.js';
 import { lazyPackage } from '../core/lazy.js';
 import { replaceFile } from '../core/replace-file.js';
 import { defaultTempDir } from '../core/paths.js';
@@ -100,13 +101,14 @@ const MAX_META = 1024 * 1024;
 export async function indexTar(file: string): Promise<TarIndex> {
   let fh: FileHandle;
   try {
-    fh = await open(file, 'r');
+    fh = await openRegularFile(file);
   } catch (e) {
-    throw new DrydockError('IMAGE_NOT_FOUND', `${file}: cannot open the archive (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTREG') throw new DrydockError('IMAGE_NOT_FOUND', `${file}: not a regular file`);
+    throw new DrydockError('IMAGE_NOT_FOUND', `${file}: cannot open the archive (${code ?? (e as Error).message})`, { cause: e });
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw new DrydockError('IMAGE_NOT_FOUND', `${file}: not a regular file`);
     const members = new Map<string, TarMember>();
     const header = Buffer.alloc(512);
     let pos = 0;
@@ -211,7 +213,7 @@ export function resolveMember(index: TarIndex, name: string): TarMember | undefi
 /** A stream of a member's bytes, checked against `expected` digest and size as it streams. */
 export function memberStream(index: TarIndex, m: TarMember, check?: { digest: string; size: number; what: string }): Readable {
   if (m.size === 0 && !check) return Readable.from([]);
-  const src: Readable = m.size === 0 ? Readable.from([]) : createReadStream(index.file, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: READ_CHUNK });
+  const src: Readable = m.size === 0 ? Readable.from([]) : createReadStream(index.file, { flags: READ_NONBLOCK, start: m.offset, end: m.offset + m.size - 1, highWaterMark: READ_CHUNK });
   if (!check) return src;
   const ds = new DigestStream({ expected: check.digest, expectedSize: check.size, what: check.what });
   src.on('error', (e: Error) => ds.destroy(new DrydockError('IO_ERROR', `${index.file}: ${e.message}`, { cause: e })));

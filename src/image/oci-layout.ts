@@ -4,13 +4,14 @@
  * only after they are complete and verified (temp file in the layout + rename).
  */
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, open, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DrydockError } from '../core/errors.js';
 import { DigestStream, digestOf, parseDigest, verifyBytes } from '../core/digest.js';
+import { openRegularFile, readRegularFile } from '../core/files.js';
 import type { ImageReader, ImageWriter } from './transport.js';
 import { MediaType, type Descriptor, type ImageIndex, type RawManifest } from './types.js';
 import { DEFAULT_MAX_MANIFEST_BYTES, isIndexMediaType, parseJsonObject, readLimited, validateDescriptor } from './manifest.js';
@@ -149,7 +150,7 @@ export class OciLayoutReader implements ImageReader {
     if (!st.isDirectory()) throw new DrydockError('IMAGE_NOT_FOUND', `${this.#dir}: not a directory`);
     let layout: Buffer;
     try {
-      layout = await readFile(join(this.#dir, 'oci-layout'));
+      layout = await readRegularFile(join(this.#dir, 'oci-layout'));
     } catch (e) {
       throw new DrydockError('IMAGE_NOT_FOUND', `${this.#dir}: not an oci image layout (no oci-layout file)`, { cause: e });
     }
@@ -163,7 +164,7 @@ export class OciLayoutReader implements ImageReader {
     if (this.#root) return this.#root;
     let indexBytes: Buffer;
     try {
-      const fh = await open(join(this.#dir, 'index.json'), 'r');
+      const fh = await openRegularFile(join(this.#dir, 'index.json'));
       try {
         indexBytes = await readLimited(fh.createReadStream({ autoClose: false }), this.#max, `${this.#dir}/index.json`);
       } finally {
@@ -200,7 +201,7 @@ export class OciLayoutReader implements ImageReader {
       if (st.size > this.#max) {
         throw new DrydockError('MANIFEST_INVALID', `manifest ${digest}: ${st.size} bytes, larger than the limit of ${this.#max}`);
       }
-      bytes = await readFile(path);
+      bytes = await readRegularFile(path);
     } catch (e) {
       if (e instanceof DrydockError) throw e;
       throw new DrydockError('BLOB_NOT_FOUND', `${this.name}: manifest ${digest} is missing`, { cause: e });
@@ -231,7 +232,7 @@ export class OciLayoutReader implements ImageReader {
 
   async blob(desc: Descriptor): Promise<Readable> {
     const path = await this.#blobPath(desc);
-    const fh = await open(path, 'r').catch((e: unknown) => {
+    const fh = await openRegularFile(path).catch((e: unknown) => {
       throw notFound(this.name, desc, e);
     });
     const src = fh.createReadStream({ highWaterMark: READ_CHUNK });

@@ -182,6 +182,31 @@ describe('oci-dir', () => {
     await expect(r.openLayer(1, { signal: ac.signal })).rejects.toThrow();
   });
 
+  it('a FIFO where a layout file or blob should be is refused at once, never waited on', async () => {
+    const { unlinkSync, symlinkSync } = await import('node:fs');
+    const fifo = (p: string): void => {
+      unlinkSync(p);
+      execFileSync('mkfifo', [p]);
+    };
+    const dir = join(tmp, 'fifo-index');
+    writeOciLayout(dir, img);
+    fifo(join(dir, 'index.json'));
+    await expectCode(openImage(`oci-dir:${dir}`, {}), 'IMAGE_NOT_FOUND');
+    const dir2 = join(tmp, 'fifo-manifest');
+    writeOciLayout(dir2, img);
+    fifo(join(dir2, 'blobs', 'sha256', img.manifest.digest.slice(7)));
+    await expectCode(openImage(`oci-dir:${dir2}`, {}), 'BLOB_NOT_FOUND');
+    // a layer blob: a symlink inside the layout to a FIFO (lstat alone sees a link)
+    const dir3 = join(tmp, 'fifo-layer');
+    writeOciLayout(dir3, img);
+    const blob = join(dir3, 'blobs', 'sha256', img.layers[0]!.digest.slice(7));
+    unlinkSync(blob);
+    execFileSync('mkfifo', [join(dir3, 'blobs', 'pipe')]);
+    symlinkSync('../pipe', blob);
+    const r = await openImage(`oci-dir:${dir3}`, {});
+    await expectCode(r.openLayer(0), 'BLOB_NOT_FOUND');
+  });
+
   it('manifest too large → MANIFEST_INVALID', async () => {
     const dir = join(tmp, 'large');
     writeOciLayout(dir, img);
@@ -310,6 +335,13 @@ describe('oci-archive', () => {
     expect((await openImage(`oci-archive:${m}:two`, {})).configDigest).toBe(img2.configDigest);
     await expectCode(openImage(`oci-archive:${m}`, {}), 'IMAGE_AMBIGUOUS', /one, two/);
     await expectCode(openImage(`oci-archive:${m}:nope`, {}), 'IMAGE_NOT_FOUND');
+  });
+
+  it('an archive path that is a FIFO is IMAGE_NOT_FOUND at once (oci and docker), never waited on', async () => {
+    const f = join(tmp, 'pipe.tar');
+    execFileSync('mkfifo', [f]);
+    await expectCode(openImage(`oci-archive:${f}`, {}), 'IMAGE_NOT_FOUND', /not a regular file/);
+    await expectCode(openImage(`docker-archive:${f}`, {}), 'IMAGE_NOT_FOUND', /not a regular file/);
   });
 
   it('reads an archive with long (pax) member names and a skopeo-written archive', async () => {

@@ -35,7 +35,7 @@ export const OPTIONS = {
   timeout: d({ key: 'timeout', flags: '--timeout <seconds>', env: 'DRYDOCK_TIMEOUT', kind: 'int', default: 30, min: 1, help: 'network timeout for one request, in seconds' }),
   retries: d({ key: 'retries', flags: '--retries <n>', env: 'DRYDOCK_RETRIES', kind: 'int', default: 4, help: 'retries on 429, 5xx and connection resets' }),
   concurrency: d({ key: 'concurrency', flags: '--concurrency <n>', env: 'DRYDOCK_CONCURRENCY', kind: 'int', default: 4, min: 1, help: 'blobs transferred in parallel' }),
-  cacheDir: d({ key: 'cacheDir', flags: '--cache-dir <dir>', env: 'DRYDOCK_CACHE_DIR', kind: 'string', help: 'cache directory (default: $XDG_CACHE_HOME/drydock or ~/.cache/drydock)' }),
+  cacheDir: d({ key: 'cacheDir', flags: '--cache-dir <dir>', env: 'DRYDOCK_CACHE_DIR', kind: 'string', help: 'cache directory (default: $XDG_CACHE_HOME/drydock or ~/.cache/drydock); one that cannot be written is skipped with a warning' }),
   noCache: d({ key: 'noCache', flags: '--no-cache', env: 'DRYDOCK_NO_CACHE', kind: 'bool', default: false, help: 'neither read nor write the layer cache' }),
   tmpDir: d({ key: 'tmpDir', flags: '--tmp-dir <dir>', env: 'DRYDOCK_TMPDIR', kind: 'string', help: 'directory for temporary files (default: the system temp dir)' }),
   maxUncompressed: d({ key: 'maxUncompressed', flags: '--max-uncompressed <bytes>', env: 'DRYDOCK_MAX_UNCOMPRESSED', kind: 'bytes', default: '32GiB', help: 'refuse images whose layers decompress to more than this (e.g. 8GiB)' }),

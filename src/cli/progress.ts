@@ -66,7 +66,7 @@ export function createRenderer(opts: { quiet: boolean; stream?: NodeJS.WriteStre
         if (!opts.quiet) line(`retrying ${e.url}${e.status ? ` (status ${e.status})` : ''} in ${Math.round(e.delayMs)} ms, attempt ${e.attempt}`);
         break;
       case 'log':
-        if (!opts.quiet && e.level !== 'debug') line(`${e.level}: ${e.message}`);
+        if (!opts.quiet && e.level !== 'debug') line(`${e.level === 'warn' ? 'warning' : e.level}: ${e.message}`);
         break;
       default:
         break;

@@ -58,14 +58,28 @@ const HEX64 = /^[a-f0-9]{64}$/;
 
 export class LayerCache {
   readonly dir: string;
+  readonly #onWriteError: ((message: string) => void) | undefined;
+  #warned = false;
 
-  private constructor(dir: string) {
+  private constructor(dir: string, onWriteError?: (message: string) => void) {
     this.dir = dir;
+    this.#onWriteError = onWriteError;
   }
 
-  /** Opens (lazily creates) a cache rooted at `dir`. */
-  static open(dir: string): LayerCache {
-    return new LayerCache(dir);
+  /**
+   * Opens (lazily creates) a cache rooted at `dir`. The cache is best effort: a write that fails
+   * leaves the run going, and `onWriteError` hears about the first one (say, a --cache-dir that is
+   * not a writable directory), so that the user knows why the next run is not faster.
+   */
+  static open(dir: string, opts: { onWriteError?: (message: string) => void } = {}): LayerCache {
+    return new LayerCache(dir, opts.onWriteError);
+  }
+
+  #writeFailed(e: unknown): void {
+    if (this.#warned) return;
+    this.#warned = true;
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    this.#onWriteError?.(`[CACHE_ERROR] the layer cache in ${this.dir} cannot be written (${why}); the next run reads the image again`);
   }
 
   /** The user's layer cache: defaultCacheDir()/layers. */
@@ -92,7 +106,8 @@ export class LayerCache {
       await writeFile(tmp, data);
       await rename(tmp, path);
       return true;
-    } catch {
+    } catch (e) {
+      this.#writeFailed(e);
       await unlink(tmp).catch(() => {});
       return false;
     }
@@ -192,14 +207,15 @@ export class LayerCache {
           if (!(await exists(this.blobPath(hex)))) {
             const dest = this.blobPath(hex);
             const tmp = `${dest}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-            await mkdir(join(dest, '..'), { recursive: true });
             try {
+              await mkdir(join(dest, '..'), { recursive: true });
               // a spilled file is private and never written again: a second name for it is enough
               // (no copy of executables that can be tens of megabytes); other file systems copy
               if (ref.spilled) await link(ref.path, tmp).catch(() => copyFile(ref.path, tmp));
               else await copyFile(ref.path, tmp);
               await rename(tmp, dest);
-            } catch {
+            } catch (e) {
+              this.#writeFailed(e);
               await unlink(tmp).catch(() => {});
               return false;
             }
@@ -217,7 +233,8 @@ export class LayerCache {
         ...(inline.length ? { inline } : {}),
       };
       return await this.#atomicWrite(this.#analysisPath(diffId, selectorsKey), JSON.stringify(f));
-    } catch {
+    } catch (e) {
+      this.#writeFailed(e);
       return false;
     }
   }

@@ -285,6 +285,17 @@ describe('layer cache', () => {
     expect(issues.issues.map((i) => i.code)).toContain('CACHE_ERROR');
   });
 
+  it('a cache that cannot be written warns once, and the run still produces its result', async () => {
+    const dir = await tmp();
+    await writeFile(join(dir, 'file'), 'x'); // the cache dir would be below a regular file
+    const warnings: string[] = [];
+    const cache = LayerCache.open(join(dir, 'file', 'layers'), { onWriteError: (m) => warnings.push(m) });
+    const fs = track(await buildImageFilesystem(fakeImage([await mk('b1'), await mk('b2')]), { selectors: sel, cache }));
+    expect((await fs.readFile('/etc/os-release'))?.toString()).toBe('ID=cached\n');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/\[CACHE_ERROR\].*cannot be written \(ENOTDIR\)/);
+  });
+
   it('verifyLayers records verification; layerVerificationStatus reads nothing', async () => {
     const dir = await tmp();
     const cache = LayerCache.open(dir);

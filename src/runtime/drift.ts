@@ -193,7 +193,7 @@ async function driftSubject(subject: DriftSubject, target: string, opts: DriftOp
   try {
     const catalogers = selectCatalogers(opts.catalogers, image.target.kind, opts.available ?? allCatalogers());
     const catalogerSelectors = [DISTRO_SELECTOR, ...catalogers.map(selectorOf)];
-    const cache = openCache(opts.cacheDir);
+    const cache = openCache(opts.cacheDir, opts.events);
     const common = {
       issues,
       ...(opts.imageLimits ? { limits: opts.imageLimits } : {}),

@@ -28,9 +28,12 @@ export interface ScanCommonOptions {
   concurrency?: number;
 }
 
-export function openCache(cacheDir: string | null | undefined): LayerCache | null {
+/** The layer cache under `cacheDir` (null: none); the first failed write becomes a warning event. */
+export function openCache(cacheDir: string | null | undefined, events?: EventSink): LayerCache | null {
   if (cacheDir === null) return null;
-  return LayerCache.open(join(cacheDir ?? defaultCacheDir(), 'layers'));
+  return LayerCache.open(join(cacheDir ?? defaultCacheDir(), 'layers'), {
+    ...(events ? { onWriteError: (message: string) => events({ type: 'log', level: 'warn', message }) } : {}),
+  });
 }
 
 function imageOptions(opts: ScanCommonOptions): OpenImageOptions {
@@ -90,7 +93,7 @@ function describe(image: ResolvedImage, verified: boolean[]): InspectResult {
 export async function inspectImage(target: string | Target, opts: ScanCommonOptions & { verify?: boolean } = {}): Promise<InspectResult> {
   const image = await openImage(target, imageOptions(opts));
   try {
-    const cache = openCache(opts.cacheDir);
+    const cache = openCache(opts.cacheDir, opts.events);
     let verified: boolean[];
     if (opts.verify) {
       const summaries: LayerSummary[] = await verifyLayers(image, {
@@ -120,7 +123,7 @@ export async function listImageFiles(
   try {
     const fs = await buildImageFilesystem(image, {
       selectors: [],
-      cache: openCache(opts.cacheDir),
+      cache: openCache(opts.cacheDir, opts.events),
       scope,
       ...(opts.limits ? { limits: opts.limits } : {}),
       ...(opts.issues ? { issues: opts.issues } : {}),

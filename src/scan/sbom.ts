@@ -284,7 +284,7 @@ export async function sbomImage(target: string | Target, opts: SbomOptions = {})
   try {
     const catalogers = selectCatalogers(opts.catalogers, image.target.kind, opts.available ?? allCatalogers());
     const selectors = [DISTRO_SELECTOR, ...catalogers.map(selectorOf)];
-    const cache = openCache(opts.cacheDir);
+    const cache = openCache(opts.cacheDir, opts.events);
     const kind = image.target.kind;
     const tool = opts.tool ?? { name: 'drydock', version: '0.0.0' };
     const finish = (distro: Distro | undefined, layers: LayerRef[], done: { packages: Package[]; relationships: Relationship[] }): Inventory => ({

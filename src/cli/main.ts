@@ -21,6 +21,20 @@ import { reportError } from './context.js';
 import { TARGET_HELP } from './help.js';
 import { drydockVersion } from './version.js';
 
+/**
+ * One-shot commands exit on SIGINT/SIGTERM with 130/143, the shell's codes, through process.exit, so
+ * that exit hooks run: temporary directories (spilled executables, exported images) are removed
+ * instead of being left behind by Node's default of dying on the signal.
+ */
+function exitOnSignals(): void {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`drydock: interrupted (${signal})\n`);
+      process.exit(code);
+    });
+  }
+}
+
 /** Commands that run until stopped: they keep V8's incremental marking (short GC pauses). */
 const LONG_RUNNING = new Set(['server', 'worker', 'agent']);
 
@@ -47,7 +61,9 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .addHelpText('after', TARGET_HELP)
     .hook('preAction', (_p, action) => {
-      if (!isLongRunning(program, action)) setFlagsFromString('--no-incremental-marking');
+      if (isLongRunning(program, action)) return; // they stop on signals themselves (waitForSignal)
+      setFlagsFromString('--no-incremental-marking');
+      exitOnSignals();
     });
   program.addCommand(inspectCommand());
   program.addCommand(copyCommand());

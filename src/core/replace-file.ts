@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { removeAtExit } from './temp.js';
 
 /**
  * Writes a whole file so that a failed write never leaves half of it: `write` fills a temporary
@@ -21,11 +22,14 @@ export async function replaceFile(file: string, write: (path: string) => Promise
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  const forget = removeAtExit(tmp);
   try {
     await write(tmp);
     await rename(tmp, target);
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;
+  } finally {
+    forget();
   }
 }

@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { access, open, readFile, stat } from 'node:fs/promises';
 import { request, type IncomingMessage, type RequestOptions } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,6 +17,7 @@ import { createGunzip } from 'node:zlib';
 import { DrydockError } from '../core/errors.js';
 import { digestOf, DigestStream } from '../core/digest.js';
 import { defaultTempDir } from '../core/paths.js';
+import { tempDirectory, type TempDirectory } from '../core/temp.js';
 import type { ImageReader } from './transport.js';
 import { MediaType, type Descriptor, type RawManifest } from './types.js';
 import { normalizeReference } from './target.js';
@@ -40,12 +41,8 @@ export interface EngineOptions {
   dockerHost?: string;
 }
 
-async function privateTemp(opts: EngineOptions, prefix: string): Promise<string> {
-  try {
-    return await mkdtemp(join(opts.tempDir ?? defaultTempDir(), prefix));
-  } catch (e) {
-    throw new DrydockError('IO_ERROR', `cannot create a temporary directory (${(e as Error).message})`, { cause: e });
-  }
+function privateTemp(opts: EngineOptions, prefix: string): Promise<TempDirectory> {
+  return tempDirectory(opts.tempDir ?? defaultTempDir(), prefix);
 }
 
 function run(cmd: string, args: string[], signal?: AbortSignal): Promise<{ code: number; stdout: string; stderr: string; spawnError?: NodeJS.ErrnoException }> {
@@ -67,9 +64,9 @@ export async function openPodmanReader(ref: string, opts: EngineOptions = {}): P
   if (ref.startsWith('-')) throw new DrydockError('TARGET_INVALID', `invalid podman image reference ${JSON.stringify(ref)}`);
   const direct = await openPodmanStorageReader(ref, opts);
   if (direct) return direct;
-  const dir = await privateTemp(opts, 'drydock-podman-');
-  const file = join(dir, 'image.oci.tar');
-  const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  const tmp = await privateTemp(opts, 'drydock-podman-');
+  const file = join(tmp.path, 'image.oci.tar');
+  const cleanup = tmp.remove;
   try {
     const r = await run(bin, [...globalArgs, 'image', 'save', '--format', 'oci-archive', '-o', file, ref], opts.signal);
     if (r.spawnError) {
@@ -142,9 +139,9 @@ export async function openDockerReader(ref: string, opts: EngineOptions = {}): P
     if (res.statusCode === 404) throw new DrydockError('IMAGE_NOT_FOUND', `docker:${ref}: no such image in the docker daemon (${body.trim()})`);
     throw new DrydockError('RUNTIME_UNAVAILABLE', `docker:${ref}: the docker daemon answered ${res.statusCode} (${body.trim()})`);
   }
-  const dir = await privateTemp(opts, 'drydock-docker-');
-  const file = join(dir, 'image.docker.tar');
-  const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  const tmp = await privateTemp(opts, 'drydock-docker-');
+  const file = join(tmp.path, 'image.docker.tar');
+  const cleanup = tmp.remove;
   try {
     await pipeline(res, createWriteStream(file, { mode: 0o600 }));
     const reader = new DockerArchiveReader(file, undefined, opts, `docker:${ref}`);

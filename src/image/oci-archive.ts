@@ -5,7 +5,7 @@
  * tars it to the destination atomically on commit().
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { readdir, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,6 +14,7 @@ import { DigestStream, verifyBytes } from '../core/digest.js';
 import { openRegularFile, READ_NONBLOCK } from '../core/files.js';
 import { lazyPackage } from '../core/lazy.js';
 import { replaceFile } from '../core/replace-file.js';
+import { tempDirectory, type TempDirectory } from '../core/temp.js';
 import { defaultTempDir } from '../core/paths.js';
 import type { ImageReader, ImageWriter } from './transport.js';
 import type { Descriptor, RawManifest } from './types.js';
@@ -361,7 +362,7 @@ export async function tarDirectory(dir: string, out: string): Promise<void> {
 export class OciArchiveWriter implements ImageWriter {
   readonly file: string;
   readonly #opts: ArchiveOptions;
-  #tmpDir: string | undefined;
+  #tmpDir: TempDirectory | undefined;
   #layout: OciLayoutWriter | undefined;
 
   constructor(file: string, opts: ArchiveOptions = {}) {
@@ -370,18 +371,12 @@ export class OciArchiveWriter implements ImageWriter {
   }
 
   async init(): Promise<void> {
-    let base = dirname(this.file);
     try {
-      this.#tmpDir = await mkdtemp(join(base, '.drydock-oci-'));
+      this.#tmpDir = await tempDirectory(dirname(this.file), '.drydock-oci-');
     } catch {
-      base = this.#opts.tempDir ?? defaultTempDir();
-      try {
-        this.#tmpDir = await mkdtemp(join(base, 'drydock-oci-'));
-      } catch (e) {
-        throw new DrydockError('IO_ERROR', `${this.file}: cannot create a temporary directory (${(e as Error).message})`, { cause: e });
-      }
+      this.#tmpDir = await tempDirectory(this.#opts.tempDir ?? defaultTempDir(), 'drydock-oci-');
     }
-    this.#layout = new OciLayoutWriter(join(this.#tmpDir, 'layout'));
+    this.#layout = new OciLayoutWriter(join(this.#tmpDir.path, 'layout'));
     await this.#layout.init();
   }
 
@@ -414,7 +409,7 @@ export class OciArchiveWriter implements ImageWriter {
   }
 
   async #cleanup(): Promise<void> {
-    if (this.#tmpDir) await rm(this.#tmpDir, { recursive: true, force: true });
+    await this.#tmpDir?.remove();
     this.#tmpDir = undefined;
   }
 

@@ -5,26 +5,24 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdtemp, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultTempDir } from '../core/paths.js';
 import { DrydockError } from '../core/errors.js';
+import { tempDirectory, type TempDirectory } from '../core/temp.js';
 
 export class SpillStore {
   readonly dir: string;
+  readonly #tmp: TempDirectory;
   #seq = 0;
-  #closed = false;
 
-  private constructor(dir: string) {
-    this.dir = dir;
+  private constructor(tmp: TempDirectory) {
+    this.#tmp = tmp;
+    this.dir = tmp.path;
   }
 
   static async create(tempDir: string = defaultTempDir()): Promise<SpillStore> {
-    try {
-      return new SpillStore(await mkdtemp(join(tempDir, 'drydock-spill-')));
-    } catch (e) {
-      throw new DrydockError('IO_ERROR', `cannot create a temporary directory in ${tempDir}`, { cause: e });
-    }
+    return new SpillStore(await tempDirectory(tempDir, 'drydock-spill-'));
   }
 
   pathOf(sha256hex: string): string {
@@ -50,9 +48,7 @@ export class SpillStore {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await rm(this.dir, { recursive: true, force: true });
+    await this.#tmp.remove();
   }
 }
 

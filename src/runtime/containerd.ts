@@ -7,10 +7,11 @@
  * temporary directory. `ctr` honours $CONTAINERD_ADDRESS; `address` overrides it.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DrydockError } from '../core/errors.js';
 import { defaultTempDir } from '../core/paths.js';
+import { tempDirectory } from '../core/temp.js';
 import { procRoot } from './procfs.js';
 import type { ContainerMount, ContainerRuntime, RunningContainer } from './types.js';
 
@@ -224,11 +225,9 @@ export class ContainerdRuntime implements ContainerRuntime {
   /** Exports the container's image (its platform only) as an OCI archive into a private temporary directory. */
   async openImageTarget(c: RunningContainer, tempDir?: string): Promise<{ target: string; cleanup: () => Promise<void> }> {
     if (!c.image) throw new DrydockError('IMAGE_NOT_FOUND', `containerd://${c.name}: the container names no image`);
-    const dir = await mkdtemp(join(tempDir ?? defaultTempDir(), 'drydock-containerd-')).catch((e: unknown) => {
-      throw new DrydockError('IO_ERROR', `cannot create a temporary directory (${(e as Error).message})`, { cause: e });
-    });
-    const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
-    const file = join(dir, 'image.oci.tar');
+    const tmp = await tempDirectory(tempDir ?? defaultTempDir(), 'drydock-containerd-');
+    const cleanup = tmp.remove;
+    const file = join(tmp.path, 'image.oci.tar');
     try {
       await this.ctr(c.namespace ?? 'default', ['images', 'export', file, c.image], 600_000);
     } catch (e) {

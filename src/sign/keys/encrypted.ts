@@ -7,7 +7,6 @@
  * (Format of go-securesystemslib's `encrypted` package, which cosign uses.)
  */
 import { randomBytes, scrypt as scryptCb } from 'node:crypto';
-import { xsalsa20poly1305 } from '@noble/ciphers/salsa.js';
 import { DrydockError } from '../../core/errors.js';
 import { toPem, type PemBlock } from './pem.js';
 
@@ -73,6 +72,11 @@ function parseEnvelope(body: Buffer, what: string): Envelope {
 }
 
 /** Decrypts a cosign/sigstore encrypted key block to its PKCS#8 DER. Wrong password → KEY_PASSWORD. */
+/** NaCl secretbox, loaded only where a private key is encrypted or decrypted (not by verify) */
+function secretbox(): Promise<typeof import('@noble/ciphers/salsa.js')> {
+  return import('@noble/ciphers/salsa.js');
+}
+
 export async function decryptPrivateKey(block: PemBlock, password: string, what: string): Promise<Buffer> {
   if (!ENCRYPTED_LABELS.includes(block.label)) {
     throw new DrydockError('KEY_INVALID', `${what}: PEM block ${block.label} is not a cosign encrypted private key`);
@@ -82,6 +86,7 @@ export async function decryptPrivateKey(block: PemBlock, password: string, what:
   const nonce = b64field(env.cipher.nonce, 'cipher.nonce', what, NONCE_BYTES);
   const ciphertext = b64field(env.ciphertext, 'ciphertext', what);
   if (ciphertext.length < 16) throw new DrydockError('KEY_INVALID', `${what}: encrypted key ciphertext is too short`);
+  const { xsalsa20poly1305 } = await secretbox();
   const key = await scrypt(password, salt, env.kdf.params.N, env.kdf.params.r, env.kdf.params.p);
   try {
     return Buffer.from(xsalsa20poly1305(key, nonce).decrypt(ciphertext));
@@ -98,6 +103,7 @@ export async function encryptPrivateKey(pkcs8: Buffer, password: string): Promis
   const salt = randomBytes(SALT_BYTES);
   const nonce = randomBytes(NONCE_BYTES);
   const { N, r, p } = DEFAULT_PARAMS;
+  const { xsalsa20poly1305 } = await secretbox();
   const key = await scrypt(password, salt, N, r, p);
   let ciphertext: Uint8Array;
   try {

@@ -12,14 +12,16 @@ import { removeAtExit } from './temp.js';
  */
 export async function replaceFile(file: string, write: (path: string) => Promise<void>): Promise<void> {
   let target = file;
+  let regular = true; // a new path becomes a regular file
   try {
     target = await realpath(file);
-    if (!(await stat(target)).isFile()) {
-      await write(target);
-      return;
-    }
+    regular = (await stat(target)).isFile();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  if (!regular) {
+    await write(target);
+    return;
   }
   const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   const forget = removeAtExit(tmp);

@@ -27,6 +27,9 @@ import {
   type RelationshipDraft,
 } from './common.js';
 
+/** how deep `components` may nest before the document is refused (SBOM_INVALID) */
+const MAX_NESTING = 64;
+
 interface Prop {
   name: string;
   value: string;
@@ -151,7 +154,9 @@ export function decodeCycloneDx(doc: Json, opts: DecodeOptions = {}): Inventory 
   const imageRef = meta?.component ? ctx.str((meta.component as Json)['bom-ref'], 'metadata.component.bom-ref') : undefined;
   const skip = new Set<string>(imageRef ? [imageRef] : []);
 
-  const walk = (list: unknown, at: string, parent: string | undefined) => {
+  const walk = (list: unknown, at: string, parent: string | undefined, depth = 0) => {
+    // real SBOMs nest a few levels (shaded jars, bundles); hostile ones would exhaust the stack
+    if (depth > MAX_NESTING && list !== undefined) ctx.fail(at, `components nested more than ${MAX_NESTING} levels deep`);
     ctx.arr(list, at).forEach((x, i) => {
       const here = `${at}[${i}]`;
       const c = ctx.obj(x, here);
@@ -160,7 +165,7 @@ export function decodeCycloneDx(doc: Json, opts: DecodeOptions = {}): Inventory 
       if (ctype === 'operating-system') {
         distro ??= distroOf(ctx, c, here);
         skip.add(ref);
-        walk(c.components, `${here}.components`, undefined);
+        walk(c.components, `${here}.components`, undefined, depth + 1);
         return;
       }
       const rawName = ctx.need(c.name, `${here}.name`);
@@ -261,7 +266,7 @@ export function decodeCycloneDx(doc: Json, opts: DecodeOptions = {}): Inventory 
         ...(owned ? { ownedByRef: owned } : {}),
       });
       if (parent !== undefined) rels.push({ from: parent, to: ref, type: 'contains' });
-      walk(c.components, `${here}.components`, ref);
+      walk(c.components, `${here}.components`, ref, depth + 1);
     });
   };
   walk(doc.components, 'components', undefined);

@@ -224,6 +224,16 @@ describe('malformed input', () => {
     expectInvalid(() => decodeSbom({ spdxVersion: 'SPDX-3.0' }), 'SPDX-3.0');
   });
 
+  it('refuses CycloneDX components nested past the limit instead of exhausting the stack', () => {
+    const nest = (depth: number): string => {
+      let s = '{"type":"library","name":"leaf","version":"1"}';
+      for (let i = 0; i < depth; i++) s = `{"type":"library","name":"n${i}","version":"1","components":[${s}]}`;
+      return `{"bomFormat":"CycloneDX","specVersion":"1.5","components":[${s}]}`;
+    };
+    expect(decodeSbom(nest(20)).packages).toHaveLength(21);
+    expectInvalid(() => decodeSbom(nest(100_000), { path: 'deep.cdx.json' }), 'deep.cdx.json', 'nested more than 64 levels');
+  });
+
   it('names the file and the JSON path of the bad field', () => {
     const cdx = JSON.parse(encodeCycloneDx(sampleInventory(), { clock })) as { components: Record<string, unknown>[] };
     cdx.components[2]!.name = 42.5 as unknown as string; // numbers are read as text: still fine

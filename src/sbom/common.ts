@@ -3,7 +3,7 @@
  * the image's package URL, timestamps. Pure functions over the neutral model.
  */
 import { createHash } from 'node:crypto';
-import { PackageURL } from 'packageurl-js';
+import { packageUrlLib } from '../model/purl.js';
 import { clockFromEnv, type Clock } from '../core/clock.js';
 import { lazyPackage } from '../core/lazy.js';
 import type { Inventory, LayerRef, Package } from '../model/package.js';
@@ -128,7 +128,7 @@ export function imagePurl(inv: Inventory): string | undefined {
   if (registryLike && repo.includes('/')) q.repository_url = repo.toLowerCase();
   if (tag) q.tag = tag;
   try {
-    return new PackageURL('oci', undefined, name, s.digest, Object.keys(q).length ? q : undefined, undefined).toString();
+    return new (packageUrlLib().PackageURL)('oci', undefined, name, s.digest, Object.keys(q).length ? q : undefined, undefined).toString();
   } catch {
     return undefined;
   }

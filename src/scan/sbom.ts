@@ -22,6 +22,7 @@ import type { FileMeta } from '../layers/types.js';
 import { comparePackages } from '../model/ids.js';
 import type { Distro, Inventory, LayerRef, Location, Package, Relationship } from '../model/package.js';
 import { openCache, type ScanCommonOptions } from './inspect.js';
+import { preloadPackageUrl } from '../model/purl.js';
 
 export interface SbomOptions extends ScanCommonOptions {
   /** "+name,-name" (adjust the default set), "a,b" (replace it), names or tags; or a list of such tokens */
@@ -281,6 +282,7 @@ export async function sbomImage(target: string | Target, opts: SbomOptions = {})
   const scope = opts.scope ?? 'squashed';
   const issues = opts.issues ?? new IssueLog();
   const image = await openImage(target, imageOptions({ ...opts, issues }));
+  preloadPackageUrl(); // needed by every cataloger and encoder; loaded while the first layer arrives
   try {
     const catalogers = selectCatalogers(opts.catalogers, image.target.kind, opts.available ?? allCatalogers());
     const selectors = [DISTRO_SELECTOR, ...catalogers.map(selectorOf)];

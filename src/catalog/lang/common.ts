@@ -1,5 +1,5 @@
 /** Shared pieces of the language catalogers: purls, licenses, issues, bounded parsing. */
-import { PackageURL } from 'packageurl-js';
+import { packageUrlLib } from '../../model/purl.js';
 import type { ErrorCode } from '../../core/errors.js';
 import { lazyPackage } from '../../core/lazy.js';
 import { packageId } from '../../model/ids.js';
@@ -65,7 +65,7 @@ const LICENSE_ALIASES: Record<string, string> = {
 
 export function purlOf(type: string, namespace: string | undefined, name: string, version: string | undefined, qualifiers?: Record<string, string>): string | undefined {
   try {
-    return new PackageURL(type, namespace ?? null, name, version || null, qualifiers ?? null, null).toString();
+    return new (packageUrlLib().PackageURL)(type, namespace ?? null, name, version || null, qualifiers ?? null, null).toString();
   } catch {
     return undefined;
   }

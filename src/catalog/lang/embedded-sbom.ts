@@ -5,7 +5,7 @@
  * CycloneDX `dependencies` and SPDX DEPENDS_ON/DEPENDENCY_OF relationships become edges.
  * Entries without a version and without a purl (files, the document's subject) are skipped.
  */
-import { PackageURL } from 'packageurl-js';
+import { packageUrlLib } from '../../model/purl.js';
 import type { Package, PackageType, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
 import { bad, catalogTextFiles, isRecord, LIMIT, makePackage, normaliseLicenses, parseJson, str } from './common.js';
@@ -29,7 +29,7 @@ interface Entry {
 function fromPurl(purl: string | undefined): { type: PackageType; namespace?: string; name?: string } {
   if (!purl) return { type: 'generic' };
   try {
-    const p = PackageURL.fromString(purl);
+    const p = packageUrlLib().PackageURL.fromString(purl);
     const type = KNOWN_TYPES.has(p.type as PackageType) ? (p.type as PackageType) : 'generic';
     const out: { type: PackageType; namespace?: string; name?: string } = { type, name: p.name };
     if (p.namespace) out.namespace = type === 'npm' ? p.namespace.replace(/^@/, '') : p.namespace;

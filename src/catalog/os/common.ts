@@ -1,5 +1,5 @@
 /** Small helpers shared by the OS package catalogers. */
-import { PackageURL } from 'packageurl-js';
+import { packageUrlLib } from '../../model/purl.js';
 import { lazyPackage } from '../../core/lazy.js';
 import type { Distro, LayerRef, Location } from '../../model/package.js';
 import type { CatalogContext } from '../types.js';
@@ -20,7 +20,7 @@ export function purl(type: string, namespace: string | undefined, name: string, 
   const q: Record<string, string> = {};
   for (const [k, v] of Object.entries(qualifiers)) if (v !== undefined && v !== '') q[k] = v;
   try {
-    return new PackageURL(type, namespace, name, version, Object.keys(q).length ? q : undefined, undefined).toString();
+    return new (packageUrlLib().PackageURL)(type, namespace, name, version, Object.keys(q).length ? q : undefined, undefined).toString();
   } catch {
     return undefined;
   }

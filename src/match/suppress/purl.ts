@@ -6,7 +6,8 @@
  * when the pattern has one, every qualifier of the pattern is present with the same value, and the
  * subpath is equal when the pattern has one. Qualifiers the pattern does not name are ignored.
  */
-import { PackageURL } from 'packageurl-js';
+import type { PackageURL } from 'packageurl-js';
+import { packageUrlLib } from '../../model/purl.js';
 import type { FindingPackage } from '../../model/vuln.js';
 import { parseReference, type Reference } from '../../image/reference.js';
 
@@ -26,7 +27,7 @@ export function parsePurl(text: string): Purl | undefined {
   if (!text.startsWith('pkg:')) return undefined;
   let p: PackageURL;
   try {
-    p = PackageURL.fromString(text);
+    p = packageUrlLib().PackageURL.fromString(text);
   } catch {
     return undefined;
   }
@@ -72,7 +73,7 @@ export function packagePurl(pkg: FindingPackage): Purl | undefined {
   try {
     // our npm namespace is the scope without "@"; purls carry it with "@"
     const ns = pkg.namespace && pkg.type === 'npm' && !pkg.namespace.startsWith('@') ? `@${pkg.namespace}` : pkg.namespace;
-    return cachedPurl(new PackageURL(pkg.type, ns, pkg.name, pkg.version || undefined, undefined, undefined).toString());
+    return cachedPurl(new (packageUrlLib().PackageURL)(pkg.type, ns, pkg.name, pkg.version || undefined, undefined, undefined).toString());
   } catch {
     return undefined;
   }

@@ -7,7 +7,7 @@
  * file); advisories, affected and aliases are derived from them, merging parts that share an id
  * (the same advisory id in several ecosystems or feeds).
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { DrydockError } from '../core/errors.js';
 
@@ -54,8 +54,15 @@ export function checkDbFile(path: string): void {
   if (!existsSync(path)) {
     throw new DrydockError('VULNDB_MISSING', `no vulnerability database at ${path}; run drydock db update or drydock db import`);
   }
-  const fd = openSync(path, 'r');
+  let fd: number;
   try {
+    // O_NONBLOCK: a FIFO in its place must not block the open; anything but a file is refused
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw new DrydockError('VULNDB_CORRUPT', `vulnerability database ${path} cannot be opened (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new DrydockError('VULNDB_CORRUPT', `vulnerability database ${path} is not a regular file`);
     const h = Buffer.alloc(100);
     const n = readSync(fd, h, 0, 100, 0);
     const size = fstatSync(fd).size;

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,6 +191,11 @@ describe('corrupt inputs and atomicity', () => {
     writeFileSync(path, 'garbage, not a database at all '.repeat(10));
     expectCode(() => VulnDb.open(path), 'VULNDB_CORRUPT');
     expectCode(() => VulnDb.open(join(dir, 'missing.db')), 'VULNDB_MISSING');
+    // a directory or a FIFO at the path: refused at once (a FIFO is not waited on)
+    expectCode(() => VulnDb.open(dir), 'VULNDB_CORRUPT');
+    const fifo = join(dir, 'fifo.db');
+    execFileSync('mkfifo', [fifo]);
+    expectCode(() => VulnDb.open(fifo), 'VULNDB_CORRUPT');
     // an sqlite file that is not ours
     const Database = (await import('better-sqlite3')).default;
     const foreign = join(dir, 'foreign.db');

@@ -2,6 +2,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { DrydockError, EXIT } from '../core/errors.js';
+import { setTempGuard } from '../core/temp.js';
 import { attestCommands } from './commands/attest.js';
 import { attestBlobCommands } from './commands/attest-blob.js';
 import { signBlobCommand, verifyBlobCommand } from './commands/blob.js';
@@ -23,16 +24,23 @@ import { drydockVersion } from './version.js';
 
 /**
  * One-shot commands exit on SIGINT/SIGTERM with 130/143, the shell's codes, through process.exit, so
- * that exit hooks run: temporary directories (spilled executables, exported images) are removed
- * instead of being left behind by Node's default of dying on the signal.
+ * that exit hooks run and temporary files (spilled executables, exported images, half-written
+ * outputs) are removed instead of left behind by Node's default of dying on the signal. The handlers
+ * are installed only while such files exist (core/temp.ts): outside that window the default stays,
+ * so a command blocked in a synchronous read (a key file that is a FIFO) can still be stopped.
  */
 function exitOnSignals(): void {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.once(signal, () => {
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
+    const code = signal === 'SIGINT' ? 130 : 143;
+    return [signal, () => {
       process.stderr.write(`drydock: interrupted (${signal})\n`);
       process.exit(code);
-    });
-  }
+    }] as const;
+  });
+  setTempGuard({
+    arm: () => handlers.forEach(([signal, h]) => process.on(signal, h)),
+    disarm: () => handlers.forEach(([signal, h]) => process.off(signal, h)),
+  });
 }
 
 /** Commands that run until stopped: they keep V8's incremental marking (short GC pauses). */

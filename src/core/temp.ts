@@ -5,6 +5,24 @@ import { DrydockError } from './errors.js';
 
 const live = new Set<string>();
 let hooked = false;
+let guard: TempGuard | undefined;
+
+/** Told when the first work file appears and when the last one is gone (see setTempGuard). */
+export interface TempGuard {
+  arm(): void;
+  disarm(): void;
+}
+
+/**
+ * The CLI's one-shot commands pass a guard that handles SIGINT and SIGTERM while work files exist
+ * (exiting through process.exit, so the exit hook removes them) and gives the signals back to their
+ * default outside that window, so that a command blocked in a synchronous read stays killable.
+ */
+export function setTempGuard(g: TempGuard | undefined): void {
+  if (guard && live.size) guard.disarm();
+  guard = g;
+  if (guard && live.size) guard.arm();
+}
 
 /**
  * Removes `path` (a work file or directory) if the process exits before the returned function is
@@ -24,8 +42,9 @@ export function removeAtExit(path: string): () => void {
     });
   }
   live.add(path);
+  if (live.size === 1) guard?.arm();
   return () => {
-    live.delete(path);
+    if (live.delete(path) && live.size === 0) guard?.disarm();
   };
 }
 

@@ -3,7 +3,7 @@
  * image comes from a local registry stub that serves the manifest and config and then stalls on the
  * layer, so the run is reliably waiting (with its spill directory made) when the signal arrives.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -64,5 +64,20 @@ describe('an interrupted run', () => {
     expect(stderr).toMatch(/interrupted \(SIGINT\)/);
     expect(readdirSync(env.TMPDIR!)).toEqual([]);
     expect(readdirSync(root).filter((n) => n.includes('out.json'))).toEqual([]);
+  }, 30_000);
+
+  it('a command blocked reading a key file that is a FIFO still dies on SIGTERM (no work files, default handling)', async () => {
+    const env = sandboxEnv(root);
+    const fifo = join(root, 'key.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const child = spawn(process.execPath, [CLI, 'public-key', '--key', fifo], { env });
+    const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, signal) => r(signal)));
+    try {
+      await new Promise((r) => setTimeout(r, 500)); // started and blocked in the read
+      child.kill('SIGTERM');
+      expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 5000))])).toBe('SIGTERM');
+    } finally {
+      child.kill('SIGKILL'); // a no-op when it is gone
+    }
   }, 30_000);
 });

@@ -52,7 +52,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   let app: DrydockApp;
   try {
     app = await buildApp({ ...opts, store, scanRoots: opts.scanRoots ?? [join(dataDir, 'imports')] });
-    await app.listen({ host, port });
+    await app.listen({ host, port }).catch(async (e: NodeJS.ErrnoException) => {
+      await app.close();
+      const why = { EADDRINUSE: 'the address is already in use', EACCES: 'permission denied', EADDRNOTAVAIL: 'no such local address' }[e.code ?? ''];
+      throw new DrydockError('NETWORK_ERROR', `cannot listen on ${opts.listen ?? '127.0.0.1:8080'}: ${why ?? e.message}`, { cause: e });
+    });
   } catch (e) {
     if (ownStore) await store.close();
     throw e;

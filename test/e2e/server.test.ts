@@ -100,6 +100,14 @@ describe('drydock server over loopback (SQLite)', () => {
     await mainFlow(s, token);
   });
 
+  it('a second server on the same address is NETWORK_ERROR naming it, not an internal error', async () => {
+    const taken = s.url.replace('http://', '');
+    await expect(startServer({ dataDir, store: 'sqlite:', listen: taken, vulnDbPath: dbPath })).rejects.toMatchObject({
+      code: 'NETWORK_ERROR',
+      message: expect.stringContaining(`cannot listen on ${taken}: the address is already in use`),
+    });
+  });
+
   it('answers 413 on a real socket for a body over the limit, storing nothing', async () => {
     const body = JSON.stringify(cyclonedx(Array.from({ length: 5000 }, (_, i) => [`p${i}`, '1.0.0'] as [string, string])));
     const r = await fetch(`${s.url}/api/v1/sboms?repository=big/app&digest=sha256:${'c'.repeat(64)}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });

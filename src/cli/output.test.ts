@@ -70,6 +70,11 @@ describe('writeOutput to a file', () => {
     }
   });
 
+  it('a device that fails the write (/dev/full) is IO_ERROR and stays a device', async () => {
+    await expect(writeOutput('x'.repeat(100_000), '/dev/full')).rejects.toMatchObject({ code: 'IO_ERROR', message: expect.stringContaining('/dev/full') });
+    expect(statSync('/dev/full').isCharacterDevice()).toBe(true);
+  });
+
   it('follows a symlink: the target gets the content, the link stays a link', async () => {
     writeFileSync(join(dir, 'real.json'), 'old\n');
     symlinkSync('real.json', join(dir, 'link.json'));

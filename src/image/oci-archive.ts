@@ -344,15 +344,19 @@ export async function tarDirectory(dir: string, out: string): Promise<void> {
   await walk('');
   const mtime = new Date(0);
   const writing = pipeline(pack, createWriteStream(out));
+  writing.catch(() => {}); // awaited below; a failed output (EISDIR, ENOSPC) also ends the loop through the race
   for (const e of entries) {
     if (e.isDir) {
       pack.entry({ name: `${e.rel}/`, type: 'directory', mode: 0o755, mtime });
       continue;
     }
-    await new Promise<void>((resolve, reject) => {
+    const entry = new Promise<void>((resolve, reject) => {
       const sink = pack.entry({ name: e.rel, type: 'file', size: e.size, mode: 0o644, mtime }, (err) => (err ? reject(err) : resolve()));
+      sink.on('error', reject);
       createReadStream(e.abs).on('error', reject).pipe(sink);
     });
+    entry.catch(() => {}); // when the output failed first, the race below reports that error
+    await Promise.race([entry, writing.then(() => entry)]);
   }
   pack.finalize();
   await writing;

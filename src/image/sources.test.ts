@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -379,6 +379,17 @@ describe('oci-archive', () => {
     await checkImage(r, img);
     const inspect = JSON.parse(execFileSync('skopeo', ['inspect', `oci-archive:${out}:v2`], { encoding: 'utf8' })) as { Digest: string };
     expect(inspect.Digest).toBe(img.manifest.digest);
+  });
+
+  it('writing to a directory or a full device is IO_ERROR, and the temporary layout is gone', async () => {
+    const src = join(tmp, 'arc-src-full');
+    writeOciLayout(src, [{ image: img, tag: 'v3' }]);
+    const dir = join(tmp, 'a-directory');
+    mkdirSync(dir);
+    await expectCode(copy(`oci-dir:${src}:v3`, `oci-archive:${dir}`, 'v3'), 'IO_ERROR', /is a directory/);
+    await expectCode(copy(`oci-dir:${src}:v3`, 'oci-archive:/dev/full', 'v3'), 'IO_ERROR', /ENOSPC/);
+    expect(readdirSync(tmp).filter((n) => n.startsWith('.drydock-oci-'))).toEqual([]);
+    expect(statSync('/dev/full').isCharacterDevice()).toBe(true);
   });
 });
 

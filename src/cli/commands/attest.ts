@@ -3,9 +3,9 @@ import { Command } from 'commander';
 import { DrydockError } from '../../core/errors.js';
 import type { FormatName } from '../format.js';
 import { DB_OPTIONS } from '../db-options.js';
-import { drydockVersion } from '../version.js';
 import { IMAGE_OPTIONS, addOptions, resolveOptions, type OptionKey } from '../options.js';
 import { imageSignerOf, imageVerifierOf } from '../sign-context.js';
+import { drydockVersion } from '../version.js';
 
 /** attest prints where the attestation went */
 export const ATTEST_FORMATS: readonly FormatName[] = ['table', 'json'];

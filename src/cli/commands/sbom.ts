@@ -14,7 +14,6 @@ export const SBOM_FORMATS: readonly FormatName[] = ['table', 'json', 'cyclonedx-
 
 const KEYS: OptionKey[] = ['format', 'output', 'catalogers', 'scope', ...IMAGE_OPTIONS];
 
-
 export function sbomCommand(): Command {
   const cmd = new Command('sbom')
     .summary('list the packages of an image as an SBOM (CycloneDX, SPDX, JSON or a table)')

@@ -71,12 +71,12 @@ function parseEnvelope(body: Buffer, what: string): Envelope {
   return env as Envelope;
 }
 
-/** Decrypts a cosign/sigstore encrypted key block to its PKCS#8 DER. Wrong password → KEY_PASSWORD. */
 /** NaCl secretbox, loaded only where a private key is encrypted or decrypted (not by verify) */
 function secretbox(): Promise<typeof import('@noble/ciphers/salsa.js')> {
   return import('@noble/ciphers/salsa.js');
 }
 
+/** Decrypts a cosign/sigstore encrypted key block to its PKCS#8 DER. Wrong password → KEY_PASSWORD. */
 export async function decryptPrivateKey(block: PemBlock, password: string, what: string): Promise<Buffer> {
   if (!ENCRYPTED_LABELS.includes(block.label)) {
     throw new DrydockError('KEY_INVALID', `${what}: PEM block ${block.label} is not a cosign encrypted private key`);

@@ -1,20 +1,38 @@
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
+const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+function notRegular(path: string): Error {
+  return Object.assign(new Error(`${path}: not a regular file`), { code: 'ENOTREG' });
+}
+
 /**
- * Opens a file an image is read from (an archive, a layout's index or blob). O_NONBLOCK keeps a
- * FIFO or device in its place from blocking the open forever (reading one then fails instead of
- * waiting), and anything but a regular file is refused with an error whose code is ENOTREG.
+ * Opens a file Drydock reads whole or by position (an archive, a layout's index or blob, the
+ * vulnerability database). O_NONBLOCK keeps a FIFO or device in its place from blocking the open
+ * forever, and anything but a regular file is refused with an error whose code is ENOTREG.
  */
 export async function openRegularFile(path: string): Promise<FileHandle> {
-  const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const fh = await open(path, READ_FLAGS);
   try {
-    if (!(await fh.stat()).isFile()) throw Object.assign(new Error(`${path}: not a regular file`), { code: 'ENOTREG' });
+    if (!(await fh.stat()).isFile()) throw notRegular(path);
   } catch (e) {
     await fh.close();
     throw e;
   }
   return fh;
+}
+
+/** openRegularFile for synchronous callers: the file descriptor. */
+export function openRegularFileSync(path: string): number {
+  const fd = openSync(path, READ_FLAGS);
+  try {
+    if (!fstatSync(fd).isFile()) throw notRegular(path);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  return fd;
 }
 
 /** The whole content of a regular file (see openRegularFile). */
@@ -32,4 +50,4 @@ export async function readRegularFile(path: string): Promise<Buffer> {
  * never block on a FIFO put there since (its positional read then fails). fs.open takes numeric
  * flags, which @types/node does not declare for streams.
  */
-export const READ_NONBLOCK = (constants.O_RDONLY | constants.O_NONBLOCK) as unknown as string;
+export const READ_NONBLOCK = READ_FLAGS as unknown as string;

@@ -7,9 +7,10 @@
  * file); advisories, affected and aliases are derived from them, merging parts that share an id
  * (the same advisory id in several ecosystems or feeds).
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, readSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { DrydockError } from '../core/errors.js';
+import { openRegularFileSync } from '../core/files.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -56,13 +57,13 @@ export function checkDbFile(path: string): void {
   }
   let fd: number;
   try {
-    // O_NONBLOCK: a FIFO in its place must not block the open; anything but a file is refused
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openRegularFileSync(path); // a FIFO in its place is refused, not waited on
   } catch (e) {
-    throw new DrydockError('VULNDB_CORRUPT', `vulnerability database ${path} cannot be opened (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTREG') throw new DrydockError('VULNDB_CORRUPT', `vulnerability database ${path} is not a regular file`);
+    throw new DrydockError('VULNDB_CORRUPT', `vulnerability database ${path} cannot be opened (${code ?? (e as Error).message})`, { cause: e });
   }
   try {
-    if (!fstatSync(fd).isFile()) throw new DrydockError('VULNDB_CORRUPT', `vulnerability database ${path} is not a regular file`);
     const h = Buffer.alloc(100);
     const n = readSync(fd, h, 0, 100, 0);
     const size = fstatSync(fd).size;

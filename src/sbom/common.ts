@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { packageUrlLib } from '../model/purl.js';
 import { clockFromEnv, type Clock } from '../core/clock.js';
-import { lazyPackage } from '../core/lazy.js';
+import { parseSpdxExpression } from '../model/spdx.js';
 import type { Inventory, LayerRef, Package } from '../model/package.js';
 
 export interface EncodeOptions {
@@ -65,17 +65,6 @@ export function layerOf(p: Package, inv: Inventory): LayerRef | undefined {
   return inv.source.layers.find((x) => x.index === l.layer);
 }
 
-type SpdxNode = { license: string; plus?: boolean; exception?: string } | { left: SpdxNode; conjunction: 'and' | 'or'; right: SpdxNode };
-const spdxParse = lazyPackage<(s: string) => SpdxNode>('spdx-expression-parse');
-
-function parseSpdx(s: string): SpdxNode | undefined {
-  try {
-    return spdxParse()(s);
-  } catch {
-    return undefined;
-  }
-}
-
 export type LicenseClass =
   | { kind: 'id'; id: string; text: string }
   | { kind: 'ref'; ref: string; text: string }
@@ -97,7 +86,7 @@ export function classifyLicense(text: string): LicenseClass {
 
 function classify(text: string): LicenseClass {
   const t = text.trim();
-  const node = parseSpdx(t);
+  const node = parseSpdxExpression(t);
   if (!node) return { kind: 'name', name: t, text: t };
   if ('license' in node && !node.plus && !node.exception) {
     if (/^(DocumentRef-[A-Za-z0-9.-]+:)?LicenseRef-/.test(node.license)) return { kind: 'ref', ref: node.license, text: t };

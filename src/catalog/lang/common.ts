@@ -1,7 +1,7 @@
 /** Shared pieces of the language catalogers: purls, licenses, issues, bounded parsing. */
 import { packageUrlLib } from '../../model/purl.js';
 import type { ErrorCode } from '../../core/errors.js';
-import { lazyPackage } from '../../core/lazy.js';
+import { isSpdxExpression } from '../../model/spdx.js';
 import { packageId } from '../../model/ids.js';
 import type { Location, Package, PackageMetadata, PackageType, Relationship } from '../../model/package.js';
 import type { CatalogContext, CatalogerResult } from '../types.js';
@@ -9,18 +9,6 @@ import type { CatalogContext, CatalogerResult } from '../types.js';
 /** Issue code for malformed package metadata (a file we could not parse). */
 export const CONTENT_INVALID: ErrorCode = 'ARCHIVE_CORRUPT';
 export const LIMIT: ErrorCode = 'LIMIT_EXCEEDED';
-
-const spdx = lazyPackage<(s: string) => unknown>('spdx-expression-parse');
-
-/** True when `s` is a valid SPDX license expression. */
-export function isSpdxExpression(s: string): boolean {
-  try {
-    spdx()(s);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Declared license strings → SPDX expressions where they parse, else the strings (trimmed, deduplicated, bounded). */
 export function normaliseLicenses(values: readonly (string | undefined | null)[]): string[] | undefined {

@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 import { bufferSource, readZipDirectory, readZipEntry, ZipFormatError, type ZipEntry } from '../../core/zip.js';
 import type { Package, PackageMetadataJava, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { bad, isSpdxExpression, makePackage, posixBasename, purlOf, LIMIT } from './common.js';
+import { isSpdxExpression } from '../../model/spdx.js';
+import { bad, makePackage, posixBasename, purlOf, LIMIT } from './common.js';
 
 const MAX_ARCHIVE = 512 * 1024 * 1024;
 const MAX_ENTRIES = 200_000;

@@ -6,7 +6,8 @@
 import { packageId } from '../../model/ids.js';
 import type { Package, PackageMetadataApk, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { distroQualifier, isSpdx, layerRefOf, purl } from './common.js';
+import { isSpdxExpression } from '../../model/spdx.js';
+import { distroQualifier, layerRefOf, purl } from './common.js';
 
 const INSTALLED = '/lib/apk/db/installed';
 const NAME = 'apk';
@@ -73,9 +74,9 @@ function depName(d: string): string | undefined {
 function licensesOf(l: string | undefined): string[] | undefined {
   const v = l?.trim();
   if (!v) return undefined;
-  if (isSpdx(v)) return [v];
+  if (isSpdxExpression(v)) return [v];
   const parts = v.split(/\s+/).filter(Boolean);
-  if (parts.length > 1 && parts.every(isSpdx)) return [parts.join(' AND ')];
+  if (parts.length > 1 && parts.every(isSpdxExpression)) return [parts.join(' AND ')];
   return [v];
 }
 

@@ -1,20 +1,7 @@
 /** Small helpers shared by the OS package catalogers. */
 import { packageUrlLib } from '../../model/purl.js';
-import { lazyPackage } from '../../core/lazy.js';
 import type { Distro, LayerRef, Location } from '../../model/package.js';
 import type { CatalogContext } from '../types.js';
-
-const spdxParse = lazyPackage<(s: string) => unknown>('spdx-expression-parse');
-
-/** true when `expr` is a valid SPDX license expression */
-export function isSpdx(expr: string): boolean {
-  try {
-    spdxParse()(expr);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export function purl(type: string, namespace: string | undefined, name: string, version: string, qualifiers: Record<string, string | undefined>): string | undefined {
   const q: Record<string, string> = {};

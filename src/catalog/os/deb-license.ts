@@ -3,7 +3,7 @@
  * the `License:` short names of Files paragraphs (and of the header), mapped to SPDX ids; older
  * free-form files: the /usr/share/common-licenses/<name> references they make.
  */
-import { isSpdx } from './common.js';
+import { isSpdxExpression } from '../../model/spdx.js';
 
 const TABLE: Record<string, string> = {
   expat: 'MIT',
@@ -95,11 +95,11 @@ function convert(name: string): string | undefined {
     if (!ver.includes('.')) ver += '.0';
     const suffix = fam[3] === '+' || fam[3] === '-or-later' ? 'or-later' : 'only';
     const id = `${FAMILY[fam[1]!]}-${ver}-${suffix}`;
-    return isSpdx(id) ? id : undefined;
+    return isSpdxExpression(id) ? id : undefined;
   }
   const mapped = TABLE[lower] ?? TABLE[lower.replace(/\+$/, '')];
-  if (mapped && isSpdx(mapped)) return mapped;
-  if (isSpdx(n)) return n;
+  if (mapped && isSpdxExpression(mapped)) return mapped;
+  if (isSpdxExpression(n)) return n;
   return undefined;
 }
 

@@ -17,3 +17,23 @@ export function preloadPackageUrl(): void {
     }
   });
 }
+
+/**
+ * A package URL (https://github.com/package-url/purl-spec) as a string, or undefined when the parts
+ * do not make a valid one. Qualifiers that are undefined or empty and an empty version are left out.
+ */
+export function packageUrl(
+  type: string,
+  namespace: string | undefined,
+  name: string,
+  version: string | undefined,
+  qualifiers?: Record<string, string | undefined>,
+): string | undefined {
+  let q: Record<string, string> | null = null;
+  for (const [k, v] of Object.entries(qualifiers ?? {})) if (v !== undefined && v !== '') (q ??= {})[k] = v;
+  try {
+    return new (packageUrlLib().PackageURL)(type, namespace ?? null, name, version || null, q, null).toString();
+  } catch {
+    return undefined;
+  }
+}

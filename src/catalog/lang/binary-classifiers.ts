@@ -11,8 +11,9 @@
 import { globToRegExpSource } from '../../layers/selectors.js';
 import type { Package } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { bad, makePackage, posixBasename, posixDirname, purlOf } from './common.js';
+import { bad, makePackage, posixBasename, posixDirname } from './common.js';
 import { parseModInfo, readGoBuildInfo } from './golang.js';
+import { packageUrl } from '../../model/purl.js';
 
 const MAX_FILE = 256 * 1024 * 1024;
 const MAX_HITS = 2000;
@@ -160,7 +161,7 @@ async function catalogBinaries(ctx: CatalogContext, foundBy: string): Promise<Ca
         type: 'binary',
         name: r.name,
         version: r.version,
-        purl: purlOf('generic', undefined, r.name, r.version),
+        purl: packageUrl('generic', undefined, r.name, r.version),
         locations: [ctx.locate(f.path, c.id === 'jdk-release' || f.path.endsWith('/VERSION') ? 'evidence' : 'binary')],
         foundBy,
         metadata: { kind: 'generic', classifier: c.id, path: f.path, ...(r.extra ?? {}) },

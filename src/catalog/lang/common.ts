@@ -1,5 +1,4 @@
-/** Shared pieces of the language catalogers: purls, licenses, issues, bounded parsing. */
-import { packageUrlLib } from '../../model/purl.js';
+/** Shared pieces of the language catalogers: licenses, issues, bounded parsing. */
 import type { ErrorCode } from '../../core/errors.js';
 import { isSpdxExpression } from '../../model/spdx.js';
 import { packageId } from '../../model/ids.js';
@@ -50,14 +49,6 @@ const LICENSE_ALIASES: Record<string, string> = {
   'gplv3': 'GPL-3.0-only',
   'lgpl': 'LGPL-2.1-or-later',
 };
-
-export function purlOf(type: string, namespace: string | undefined, name: string, version: string | undefined, qualifiers?: Record<string, string>): string | undefined {
-  try {
-    return new (packageUrlLib().PackageURL)(type, namespace ?? null, name, version || null, qualifiers ?? null, null).toString();
-  } catch {
-    return undefined;
-  }
-}
 
 export interface PackageInput {
   type: PackageType;

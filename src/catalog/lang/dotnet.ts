@@ -6,14 +6,15 @@
  */
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { bad, catalogDeclaredFiles, catalogTextFiles, isRecord, LIMIT, makePackage, parseJson, purlOf, str } from './common.js';
+import { bad, catalogDeclaredFiles, catalogTextFiles, isRecord, LIMIT, makePackage, parseJson, str } from './common.js';
+import { packageUrl } from '../../model/purl.js';
 
 const MAX_FILE = 64 * 1024 * 1024;
 const MAX_ENTRIES = 100_000;
 const LIBRARY_TYPES = new Set(['package', 'project', 'runtimepack']);
 
 export function nugetPurl(name: string, version: string): string | undefined {
-  return purlOf('nuget', undefined, name, version);
+  return packageUrl('nuget', undefined, name, version);
 }
 
 /** "Name/1.2.3" → [name, version] */

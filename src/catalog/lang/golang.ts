@@ -11,7 +11,8 @@
 import type { Package, PackageMetadataGo, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
 import { bytesAt, executableLayout, forEachBinary, runOnBuffer, runOnSource, type ExecutableLayout, type ExecutableSection, type RangeSource, type Reading, ContentUnavailable } from './binary-formats.js';
-import { bad, makePackage, purlOf } from './common.js';
+import { bad, makePackage } from './common.js';
+import { packageUrl } from '../../model/purl.js';
 
 const MAX_BINARY = 256 * 1024 * 1024;
 const MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
@@ -213,7 +214,7 @@ export function parseModInfo(raw: string): ModInfo {
 
 export function goPurl(path: string, version: string): string | undefined {
   const i = path.lastIndexOf('/');
-  return purlOf('golang', i > 0 ? path.slice(0, i) : undefined, i > 0 ? path.slice(i + 1) : path, version);
+  return packageUrl('golang', i > 0 ? path.slice(0, i) : undefined, i > 0 ? path.slice(i + 1) : path, version);
 }
 
 async function catalogGo(ctx: CatalogContext, foundBy: string): Promise<CatalogerResult> {
@@ -237,7 +238,7 @@ async function catalogGo(ctx: CatalogContext, foundBy: string): Promise<Cataloge
       type: 'golang',
       name: 'stdlib',
       version: stdVersion,
-      purl: purlOf('golang', undefined, 'stdlib', stdVersion),
+      purl: packageUrl('golang', undefined, 'stdlib', stdVersion),
       locations: loc(),
       foundBy,
       metadata: { kind: 'golang', goVersion },

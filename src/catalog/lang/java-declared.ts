@@ -9,7 +9,8 @@
 import { posix } from 'node:path';
 import type { Package, PackageMetadataJava } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { bad, catalogDeclaredFiles, LIMIT, makePackage, purlOf } from './common.js';
+import { bad, catalogDeclaredFiles, LIMIT, makePackage } from './common.js';
+import { packageUrl } from '../../model/purl.js';
 
 const MAX_FILE = 8 * 1024 * 1024;
 const MAX_DEPTH = 64;
@@ -104,7 +105,7 @@ const text = (n: XmlNode | undefined, name: string) => {
 };
 
 export function mavenPurl(group: string, artifact: string, version: string, qualifiers?: Record<string, string>): string | undefined {
-  return purlOf('maven', group, artifact, version, qualifiers);
+  return packageUrl('maven', group, artifact, version, qualifiers);
 }
 
 /** Resolves ${...} references (nested up to a few rounds); undefined when one is left unresolved. */

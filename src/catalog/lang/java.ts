@@ -11,7 +11,8 @@ import { bufferSource, readZipDirectory, readZipEntry, ZipFormatError, type ZipE
 import type { Package, PackageMetadataJava, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
 import { isSpdxExpression } from '../../model/spdx.js';
-import { bad, makePackage, posixBasename, purlOf, LIMIT } from './common.js';
+import { bad, makePackage, posixBasename, LIMIT } from './common.js';
+import { packageUrl } from '../../model/purl.js';
 
 const MAX_ARCHIVE = 512 * 1024 * 1024;
 const MAX_ENTRIES = 200_000;
@@ -122,7 +123,7 @@ function archivePackages(w: Walk, bytes: Buffer, virtualPath: string, depth: num
       namespace: group,
       name: artifact,
       version,
-      purl: purlOf('maven', group ?? artifact, artifact, version),
+      purl: packageUrl('maven', group ?? artifact, artifact, version),
       licenses,
       locations: loc(),
       foundBy: w.foundBy,

@@ -9,7 +9,8 @@
 import { lazyPackage } from '../../core/lazy.js';
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { bad, catalogDeclaredFiles, isRecord, makePackage, normaliseLicenses, parseJson, posixDirname, purlOf, readText, str, LIMIT } from './common.js';
+import { bad, catalogDeclaredFiles, isRecord, makePackage, normaliseLicenses, parseJson, posixDirname, readText, str, LIMIT } from './common.js';
+import { packageUrl } from '../../model/purl.js';
 
 const MAX_MANIFEST = 4 * 1024 * 1024;
 const MAX_LOCK = 128 * 1024 * 1024;
@@ -26,7 +27,7 @@ export function splitNpmName(full: string): { scope?: string; name: string } {
 
 export function npmPurl(full: string, version: string): string | undefined {
   const { scope, name } = splitNpmName(full);
-  return purlOf('npm', scope ? `@${scope}` : undefined, name, version);
+  return packageUrl('npm', scope ? `@${scope}` : undefined, name, version);
 }
 
 const NPM_NAME = /^(?:@[a-z0-9-*~][a-z0-9-*._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/i;

@@ -6,14 +6,15 @@
  */
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { bad, catalogDeclaredFiles, catalogTextFiles, isRecord, LIMIT, makePackage, normaliseLicenses, parseJson, purlOf, str } from './common.js';
+import { bad, catalogDeclaredFiles, catalogTextFiles, isRecord, LIMIT, makePackage, normaliseLicenses, parseJson, str } from './common.js';
+import { packageUrl } from '../../model/purl.js';
 
 const MAX_FILE = 64 * 1024 * 1024;
 const MAX_ENTRIES = 100_000;
 
 export function composerPurl(full: string, version: string): string | undefined {
   const i = full.indexOf('/');
-  return i > 0 ? purlOf('composer', full.slice(0, i), full.slice(i + 1), version) : purlOf('composer', undefined, full, version);
+  return i > 0 ? packageUrl('composer', full.slice(0, i), full.slice(i + 1), version) : packageUrl('composer', undefined, full, version);
 }
 
 /** Turns composer package records into packages and require edges. */

@@ -8,7 +8,8 @@ import { bufferSource, readZipDirectory, readZipEntry } from '../../core/zip.js'
 import { parse as parseToml } from './toml.js';
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { bad, catalogDeclaredFiles, isRecord, makePackage, normaliseLicenses, parseJson, posixBasename, posixDirname, purlOf, readText, str } from './common.js';
+import { bad, catalogDeclaredFiles, isRecord, makePackage, normaliseLicenses, parseJson, posixBasename, posixDirname, readText, str } from './common.js';
+import { packageUrl } from '../../model/purl.js';
 
 const MAX_META = 8 * 1024 * 1024;
 const MAX_EGG = 64 * 1024 * 1024;
@@ -117,7 +118,7 @@ function pypiPackage(ctx: CatalogContext, foundBy: string, name: string, version
     type: 'pypi',
     name,
     version,
-    purl: purlOf('pypi', undefined, normalisePyName(name), version),
+    purl: packageUrl('pypi', undefined, normalisePyName(name), version),
     licenses,
     locations: [ctx.locate(path, role)],
     foundBy,

@@ -7,14 +7,15 @@
  */
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { bad, catalogDeclaredFiles, LIMIT, makePackage, normaliseLicenses, posixDirname, purlOf, readText } from './common.js';
+import { bad, catalogDeclaredFiles, LIMIT, makePackage, normaliseLicenses, posixDirname, readText } from './common.js';
+import { packageUrl } from '../../model/purl.js';
 
 const MAX_SPEC = 1024 * 1024;
 const MAX_LOCK = 16 * 1024 * 1024;
 const MAX_LINES = 500_000;
 
 export function gemPurl(name: string, version: string, platform?: string): string | undefined {
-  return purlOf('gem', undefined, name, version, platform && platform !== 'ruby' ? { platform } : undefined);
+  return packageUrl('gem', undefined, name, version, platform && platform !== 'ruby' ? { platform } : undefined);
 }
 
 /** The string literals of a Ruby expression: "x", 'x', %q<x>, %q{x}, %q(x), %q[x], %Q|x|. */

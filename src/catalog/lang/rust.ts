@@ -9,8 +9,9 @@ import { inflateSync } from 'node:zlib';
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
 import { bytesAt, ContentUnavailable, executableLayout, forEachBinary, runOnBuffer, runOnSource, type ExecutableSection, type RangeSource, type Reading } from './binary-formats.js';
-import { bad, catalogDeclaredFiles, isRecord, LIMIT, makePackage, purlOf, str } from './common.js';
+import { bad, catalogDeclaredFiles, isRecord, LIMIT, makePackage, str } from './common.js';
 import { parse as parseToml } from './toml.js';
+import { packageUrl } from '../../model/purl.js';
 
 const MAX_BINARY = 256 * 1024 * 1024;
 const MAX_LOCK = 32 * 1024 * 1024;
@@ -19,7 +20,7 @@ const MAX_AUDIT_JSON = 64 * 1024 * 1024;
 const MAX_ENTRIES = 200_000;
 
 export function cargoPurl(name: string, version: string): string | undefined {
-  return purlOf('cargo', undefined, name, version);
+  return packageUrl('cargo', undefined, name, version);
 }
 
 /* ------------------------------------------------------------------ binary sections */

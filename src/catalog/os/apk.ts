@@ -7,7 +7,8 @@ import { packageId } from '../../model/ids.js';
 import type { Package, PackageMetadataApk, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
 import { isSpdxExpression } from '../../model/spdx.js';
-import { distroQualifier, layerRefOf, purl } from './common.js';
+import { distroQualifier, layerRefOf } from './common.js';
+import { packageUrl } from '../../model/purl.js';
 
 const INSTALLED = '/lib/apk/db/installed';
 const NAME = 'apk';
@@ -121,7 +122,7 @@ async function catalogApk(ctx: CatalogContext): Promise<CatalogerResult> {
     const pkg: Package = { id: '', type: 'apk', namespace: ns, name, version, locations: [loc], foundBy: NAME, metadata: meta };
     const lic = licensesOf(r.fields.get('L'));
     if (lic) pkg.licenses = lic;
-    pkg.purl = purl('apk', ns, name, version, { arch, distro: distroQualifier(ctx.distro), upstream: origin && origin !== name ? origin : undefined });
+    pkg.purl = packageUrl('apk', ns, name, version, { arch, distro: distroQualifier(ctx.distro), upstream: origin && origin !== name ? origin : undefined });
     pkg.id = packageId(pkg);
     const ref = layerRefOf(ctx, loc);
     if (ref) pkg.introducedBy = ref;

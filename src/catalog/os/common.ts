@@ -1,17 +1,6 @@
 /** Small helpers shared by the OS package catalogers. */
-import { packageUrlLib } from '../../model/purl.js';
 import type { Distro, LayerRef, Location } from '../../model/package.js';
 import type { CatalogContext } from '../types.js';
-
-export function purl(type: string, namespace: string | undefined, name: string, version: string, qualifiers: Record<string, string | undefined>): string | undefined {
-  const q: Record<string, string> = {};
-  for (const [k, v] of Object.entries(qualifiers)) if (v !== undefined && v !== '') q[k] = v;
-  try {
-    return new (packageUrlLib().PackageURL)(type, namespace, name, version, Object.keys(q).length ? q : undefined, undefined).toString();
-  } catch {
-    return undefined;
-  }
-}
 
 /** distro qualifier value: "debian-12", "alpine-3.20.0", falling back to the codename */
 export function distroQualifier(d: Distro | undefined): string | undefined {

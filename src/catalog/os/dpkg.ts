@@ -7,8 +7,9 @@
 import { packageId } from '../../model/ids.js';
 import type { Location, Package, PackageMetadataDpkg, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
-import { basename, distroQualifier, layerRefOf, purl, uniqSorted } from './common.js';
+import { basename, distroQualifier, layerRefOf, uniqSorted } from './common.js';
 import { licensesFromCopyright } from './deb-license.js';
+import { packageUrl } from '../../model/purl.js';
 
 const STATUS = '/var/lib/dpkg/status';
 const STATUS_D = '/var/lib/dpkg/status.d/';
@@ -203,7 +204,7 @@ async function catalogDpkg(ctx: CatalogContext): Promise<CatalogerResult> {
         foundBy: CATALOGER_NAME,
         metadata: meta,
       };
-      pkg.purl = purl('deb', ns, name, version, {
+      pkg.purl = packageUrl('deb', ns, name, version, {
         arch: arch || undefined,
         distro: distroQualifier(distro),
         upstream: source !== name ? source : undefined,

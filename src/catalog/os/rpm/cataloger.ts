@@ -7,9 +7,10 @@
 import { packageId } from '../../../model/ids.js';
 import type { Package, PackageMetadataRpm, Relationship } from '../../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../../types.js';
-import { distroQualifier, layerRefOf, purl } from '../common.js';
+import { distroQualifier, layerRefOf } from '../common.js';
 import { DbFormatError, readBerkeleyHash, readNdb, readSqlite, type Blobs } from './databases.js';
 import { HeaderError, rpmInfo, type RpmInfo } from './header.js';
+import { packageUrl } from '../../../model/purl.js';
 
 const NAME = 'rpm';
 const DIRS = ['/usr/lib/sysimage/rpm', '/var/lib/rpm'];
@@ -75,7 +76,7 @@ function build(ctx: CatalogContext, dbPath: string, blobs: Buffer[]): CatalogerR
     const pkg: Package = { id: '', type: 'rpm', namespace: ns, name: info.name, version, locations: [loc], foundBy: NAME, metadata: meta };
     // SPDX expressions where they parse (Fedora), else the declared string ("ASL 2.0", "GPLv2+")
     if (info.license?.trim()) pkg.licenses = [info.license.trim()];
-    pkg.purl = purl('rpm', ns, info.name, info.release ? `${info.version}-${info.release}` : info.version, {
+    pkg.purl = packageUrl('rpm', ns, info.name, info.release ? `${info.version}-${info.release}` : info.version, {
       arch: info.arch,
       epoch: info.epoch !== undefined ? String(info.epoch) : undefined,
       distro: distroQualifier(ctx.distro),

@@ -44,10 +44,3 @@ export async function readRegularFile(path: string): Promise<Buffer> {
     await fh.close();
   }
 }
-
-/**
- * `flags` for fs.createReadStream of a file checked with openRegularFile and opened again by path:
- * never block on a FIFO put there since (its positional read then fails). fs.open takes numeric
- * flags, which @types/node does not declare for streams.
- */
-export const READ_NONBLOCK = READ_FLAGS as unknown as string;

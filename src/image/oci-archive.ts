@@ -11,7 +11,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DrydockError } from '../core/errors.js';
 import { DigestStream, verifyBytes } from '../core/digest.js';
-import { openRegularFile, READ_NONBLOCK } from '../core/files.js';
+import { openRegularFile } from '../core/files.js';
+import { rangeStream } from '../core/range-reader.js';
 import { lazyPackage } from '../core/lazy.js';
 import { replaceFile } from '../core/replace-file.js';
 import { tempDirectory, type TempDirectory } from '../core/temp.js';
@@ -214,7 +215,7 @@ export function resolveMember(index: TarIndex, name: string): TarMember | undefi
 /** A stream of a member's bytes, checked against `expected` digest and size as it streams. */
 export function memberStream(index: TarIndex, m: TarMember, check?: { digest: string; size: number; what: string }): Readable {
   if (m.size === 0 && !check) return Readable.from([]);
-  const src: Readable = m.size === 0 ? Readable.from([]) : createReadStream(index.file, { flags: READ_NONBLOCK, start: m.offset, end: m.offset + m.size - 1, highWaterMark: READ_CHUNK });
+  const src: Readable = m.size === 0 ? Readable.from([]) : rangeStream(() => openRegularFile(index.file), m.offset, m.size, READ_CHUNK);
   if (!check) return src;
   const ds = new DigestStream({ expected: check.digest, expectedSize: check.size, what: check.what });
   src.on('error', (e: Error) => ds.destroy(new DrydockError('IO_ERROR', `${index.file}: ${e.message}`, { cause: e })));

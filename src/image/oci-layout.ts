@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { DrydockError } from '../core/errors.js';
 import { DigestStream, digestOf, parseDigest, verifyBytes } from '../core/digest.js';
 import { openRegularFile, readRegularFile } from '../core/files.js';
+import { rangeStream } from '../core/range-reader.js';
 import type { ImageReader, ImageWriter } from './transport.js';
 import { MediaType, type Descriptor, type ImageIndex, type RawManifest } from './types.js';
 import { DEFAULT_MAX_MANIFEST_BYTES, isIndexMediaType, parseJsonObject, readLimited, validateDescriptor } from './manifest.js';
@@ -235,7 +236,8 @@ export class OciLayoutReader implements ImageReader {
     const fh = await openRegularFile(path).catch((e: unknown) => {
       throw notFound(this.name, desc, e);
     });
-    const src = fh.createReadStream({ highWaterMark: READ_CHUNK });
+    // to the end of the file: DigestStream refuses a blob longer than its descriptor says
+    const src = rangeStream(() => Promise.resolve(fh), 0, Infinity, READ_CHUNK);
     const check = new DigestStream({ expected: desc.digest, expectedSize: desc.size, what: `blob ${desc.digest}` });
     src.on('error', (e) => check.destroy(new DrydockError('IO_ERROR', `${path}: ${e.message}`, { cause: e })));
     check.on('close', () => src.destroy());

@@ -1,7 +1,11 @@
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { IssueLog, isDrydockError } from '../core/index.js';
+import { rangeStream } from '../core/range-reader.js';
 import { decompressStream, sniffCompression } from './decompress.js';
 import { normaliseEntryPath } from './paths.js';
 import { compileSelectors, globToRegExpSource } from './selectors.js';
@@ -190,6 +194,47 @@ describe('walkLayer', () => {
       expect(issues.issues.map((i) => i.code)).toEqual(['LIMIT_EXCEEDED']);
     } finally {
       await spill.close();
+    }
+  });
+
+  it('hands chunks of a file range back for reuse only when no sink keeps a slice of them', async () => {
+    const pattern = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * seed + (i >> 8)) & 0xff));
+    const inMemory = pattern(20_000, 7); // five 4 KiB chunks: kept until the entry ends
+    const spilled = pattern(100_000, 13); // over inlineMax: written to the spill store as it arrives
+    const fillers = Array.from({ length: 40 }, (_, i) => ({ name: `filler/${i}.bin`, content: pattern(9000, 17 + i) }));
+    const tar = await makeTar([...fillers.slice(0, 20), { name: 'keep/mem.bin', content: inMemory }, ...fillers.slice(20), { name: 'keep/spill.bin', content: spilled }, ...fillers]);
+    const dir = await mkdtemp(join(tmpdir(), 'drydock-walk-range-'));
+    const spill = await SpillStore.create();
+    try {
+      const file = join(dir, 'layer.tar');
+      await writeFile(file, tar);
+      const stream = rangeStream(() => open(file), 0, tar.length, 4096);
+      const buffers = new Set<ArrayBufferLike>();
+      let chunks = 0;
+      stream.on('data', (c: Buffer) => {
+        chunks++;
+        buffers.add(c.buffer);
+      });
+      const r = await walkLayer(stream, {
+        layerDigest: 'sha256:l',
+        compression: 'none',
+        expectedDiffId: sha256(tar),
+        spill,
+        inlineMax: 32_000,
+        selectors: compileSelectors([{ id: 'k', version: '1', globs: ['/keep/*'] }]),
+      });
+      const contentOf = async (path: string) => {
+        const i = [...r.table.contents.keys()].find((k) => r.table.pathOf(k) === path)!;
+        const ref = r.table.contents.get(i)!;
+        return ref.kind === 'mem' ? ref.data : spill.read((ref as { sha256: string }).sha256);
+      };
+      expect((await contentOf('/keep/mem.bin')).equals(inMemory)).toBe(true);
+      expect((await contentOf('/keep/spill.bin')).equals(spilled)).toBe(true);
+      // the unselected chunks went back and were read into again
+      expect(buffers.size).toBeLessThan(chunks / 2);
+    } finally {
+      await spill.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DrydockError } from '../core/errors.js';
 import { parseDigest } from '../core/digest.js';
+import { releaseChunk } from '../core/range-reader.js';
 import type { IssueLog } from '../core/issues.js';
 import type { Compression } from '../image/types.js';
 import { decompressStream } from './decompress.js';
@@ -174,6 +175,8 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
     let memBytes = 0;
     let held = 0;
     let writer: SpillWriter | null = null;
+    /** whether a sink kept a slice of the chunk being parsed (then it is not handed back for reuse) */
+    let chunkKept = false;
     /** reused by selectors.match: the selectors that want the entry only when a marker shows */
     const conditional: number[] = [];
     /** for the current entry: the selectors that want it whatever its content, the conditional ones, the scanner */
@@ -329,12 +332,14 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
       if (sink === SINK_MEM) {
         chunks.push(c);
         memBytes += c.length;
+        chunkKept = true;
         return;
       }
       if (scanner && !scanner.done) scanner.write(c);
       if (sink === SINK_HOLD) {
         chunks.push(c);
         held += c.length;
+        chunkKept = true;
         if (scanner!.anyFound || held > HOLD_MAX) {
           const list = chunks;
           chunks = [];
@@ -343,6 +348,7 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
         }
         return;
       }
+      chunkKept = true;
       spillWrite(c);
     };
 
@@ -432,11 +438,16 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
         return;
       }
       if (!skipHash) hash.update(chunk);
+      chunkKept = false;
       try {
         parser.write(chunk);
       } catch (e) {
         if (e !== STOP) fail(corrupt(e));
+        return;
       }
+      // The parser copies what it carries over (partial headers, long names); the sinks above
+      // keep slices of the chunk itself: a chunk none of them kept can be read into again.
+      if (!chunkKept) releaseChunk(chunk);
     };
     decomp.on('end', () => queueMicrotask(onDecompEnd));
     const onDecompEnd = (): void => {

@@ -57,8 +57,15 @@ describe('rangeStream', () => {
     expect(Buffer.concat(kept.chunks).equals(data)).toBe(true);
   });
 
-  it('ignores what is not one of its chunks, and a chunk released twice', async () => {
+  it('ignores what is not one of its chunks, a piece of a chunk, and a chunk released twice', async () => {
     releaseChunk(Buffer.alloc(10));
+    const pieces = await collect(rangeStream(() => open(file), 0, data.length, 4096).map((c: Buffer) => {
+      releaseChunk(c.subarray(0, 100));
+      releaseChunk(c.subarray(100));
+      return c;
+    }), false);
+    expect(pieces.buffers.size).toBe(pieces.chunks.length);
+    expect(Buffer.concat(pieces.chunks).equals(data)).toBe(true);
     const s = rangeStream(() => open(file), 0, data.length, 4096);
     const copies: Buffer[] = [];
     const seen = new Set<ArrayBufferLike>();

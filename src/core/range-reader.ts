@@ -16,8 +16,12 @@ import { read } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 
-/** chunk view → the reader and whole buffer it came from, until released */
-const borrowed = new WeakMap<Uint8Array, { reader: RangeReader; buffer: Buffer }>();
+/**
+ * A chunk's memory → the reader it came from, until released. Keyed by the ArrayBuffer, not the
+ * chunk: the entry then holds no reference to that memory, which the GC frees with the chunk when
+ * no consumer released it (an entry whose value held the buffer kept about 30 MB more alive).
+ */
+const borrowed = new WeakMap<ArrayBufferLike, { reader: RangeReader; length: number }>();
 
 /** free buffers a reader keeps for reuse; more in flight than this are left to the GC */
 const MAX_FREE = 8;
@@ -78,9 +82,8 @@ class RangeReader extends Readable {
         return;
       }
       this.#pos += bytesRead;
-      const view = buffer.subarray(0, bytesRead);
-      borrowed.set(view, { reader: this, buffer });
-      this.push(view);
+      borrowed.set(buffer.buffer, { reader: this, length: bytesRead });
+      this.push(buffer.subarray(0, bytesRead));
     });
   }
 
@@ -103,8 +106,8 @@ class RangeReader extends Readable {
     else close();
   }
 
-  giveBack(buffer: Buffer): void {
-    if (!this.destroyed && this.#free.length < MAX_FREE) this.#free.push(buffer);
+  giveBack(memory: ArrayBufferLike): void {
+    if (!this.destroyed && this.#free.length < MAX_FREE) this.#free.push(Buffer.from(memory, 0, this.#chunk));
   }
 }
 
@@ -120,11 +123,13 @@ export function rangeStream(open: () => Promise<FileHandle>, start: number, leng
 /**
  * Hands a chunk of a rangeStream back for reuse. Only for a consumer that holds no reference into
  * the chunk any more and whose stream stages upstream are done with it (pass-through stages and a
- * DigestStream, which hashes a chunk before passing it on, are). Anything else is ignored.
+ * DigestStream, which hashes a chunk before passing it on, are). Anything else, a piece of a chunk
+ * included, is ignored.
  */
 export function releaseChunk(chunk: Uint8Array): void {
-  const b = borrowed.get(chunk);
-  if (!b) return;
-  borrowed.delete(chunk);
-  b.reader.giveBack(b.buffer);
+  const b = borrowed.get(chunk.buffer);
+  // only the whole chunk as it was handed out: a piece of it says nothing about the rest
+  if (!b || chunk.byteOffset !== 0 || chunk.byteLength !== b.length) return;
+  borrowed.delete(chunk.buffer);
+  b.reader.giveBack(chunk.buffer);
 }

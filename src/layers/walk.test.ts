@@ -13,6 +13,17 @@ import { SpillStore } from './spill.js';
 import { compress, makeTar, sha256 } from './testdata/fixtures.js';
 import { createLimitCounter, walkLayer } from './walk.js';
 
+/** incompressible enough that a gzip of many of them spans many chunks */
+const randomish = (n: number, seed: number): Buffer => {
+  const b = Buffer.alloc(n);
+  let x = seed * 2654435761 + 1;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+};
+
 const streamOf = (b: Buffer, chunk = 7000) => {
   const parts: Buffer[] = [];
   for (let o = 0; o < b.length; o += chunk) parts.push(b.subarray(o, o + chunk));
@@ -234,6 +245,37 @@ describe('walkLayer', () => {
       expect(buffers.size).toBeLessThan(chunks / 2);
     } finally {
       await spill.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('hands compressed chunks back once zlib has consumed them', async () => {
+    const entries = Array.from({ length: 60 }, (_, i) => ({ name: `d/${i}.bin`, content: randomish(20_000, i) }));
+    const tar = await makeTar(entries);
+    const gz = gzipSync(tar, { level: 1 });
+    const dir = await mkdtemp(join(tmpdir(), 'drydock-walk-gz-'));
+    try {
+      const file = join(dir, 'layer.tar.gz');
+      await writeFile(file, gz);
+      const stream = rangeStream(() => open(file), 0, gz.length, 4096);
+      const buffers = new Set<ArrayBufferLike>();
+      let chunks = 0;
+      stream.on('data', (c: Buffer) => {
+        chunks++;
+        buffers.add(c.buffer);
+      });
+      const r = await walkLayer(stream, {
+        layerDigest: 'sha256:gz',
+        compression: 'gzip',
+        expectedDiffId: sha256(tar),
+        selectors: compileSelectors([{ id: 'k', version: '1', paths: ['/d/7.bin'] }]),
+      });
+      expect(r.diffId).toBe(sha256(tar));
+      const i = [...r.table.contents.keys()].find((k) => r.table.pathOf(k) === '/d/7.bin')!;
+      expect((r.table.contents.get(i) as { data: Buffer }).data.equals(entries[7]!.content)).toBe(true);
+      expect(chunks).toBeGreaterThan(50);
+      expect(buffers.size).toBeLessThan(chunks / 2);
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -123,6 +123,9 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
     const spilling = new Set<SpillWriter>();
 
     const decomp = decompressStream(opts.compression);
+    let unpipe = (): void => {
+      stream.unpipe(decomp);
+    };
 
     const fail = (e: DrydockError): void => {
       if (failed) return;
@@ -130,7 +133,7 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
       opts.signal?.removeEventListener('abort', onAbort);
       for (const w of spilling) w.abort();
       spilling.clear();
-      stream.unpipe(decomp);
+      unpipe();
       stream.destroy();
       decomp.destroy();
       reject(e);
@@ -462,6 +465,17 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
       finish();
     };
 
-    stream.pipe(decomp);
+    if (opts.compression === 'gzip') {
+      // zlib calls a write's callback once it has consumed that input chunk (a pass-through stage
+      // would call it on buffering, before the parser saw the bytes): the compressed chunk can
+      // then be read into again. Otherwise this is stream.pipe(decomp).
+      const onInput = (c: Buffer): void => {
+        if (!decomp.write(c, () => releaseChunk(c))) stream.pause();
+      };
+      decomp.on('drain', () => stream.resume());
+      stream.on('data', onInput);
+      stream.once('end', () => decomp.end());
+      unpipe = () => stream.off('data', onInput);
+    } else stream.pipe(decomp);
   });
 }

@@ -11,7 +11,7 @@ import { normaliseEntryPath } from './paths.js';
 import { compileSelectors, globToRegExpSource } from './selectors.js';
 import { SpillStore } from './spill.js';
 import { compress, makeTar, sha256 } from './testdata/fixtures.js';
-import { createLimitCounter, walkLayer } from './walk.js';
+import { createLimitCounter, walkLayer, type WalkOptions, type WalkResult } from './walk.js';
 
 /** incompressible enough that a gzip of many of them spans many chunks */
 const randomish = (n: number, seed: number): Buffer => {
@@ -208,75 +208,62 @@ describe('walkLayer', () => {
     }
   });
 
+  /** Walks `blob` read from a file in 4 KiB chunks; counts the chunks and the buffers they came in. */
+  async function walkFromFile(blob: Buffer, opts: Omit<WalkOptions, 'layerDigest'>) {
+    const dir = await mkdtemp(join(tmpdir(), 'drydock-walk-range-'));
+    try {
+      const file = join(dir, 'layer');
+      await writeFile(file, blob);
+      const stream = rangeStream(() => open(file), 0, blob.length, 4096);
+      const buffers = new Set<ArrayBufferLike>();
+      let chunks = 0;
+      stream.on('data', (c: Buffer) => {
+        chunks++;
+        buffers.add(c.buffer);
+      });
+      const result = await walkLayer(stream, { layerDigest: 'sha256:l', ...opts });
+      return { result, chunks, buffers: buffers.size };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const contentRef = (r: WalkResult, path: string) => r.table.contents.get([...r.table.contents.keys()].find((k) => r.table.pathOf(k) === path)!)!;
+
   it('hands chunks of a file range back for reuse only when no sink keeps a slice of them', async () => {
     const pattern = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * seed + (i >> 8)) & 0xff));
     const inMemory = pattern(20_000, 7); // five 4 KiB chunks: kept until the entry ends
     const spilled = pattern(100_000, 13); // over inlineMax: written to the spill store as it arrives
     const fillers = Array.from({ length: 40 }, (_, i) => ({ name: `filler/${i}.bin`, content: pattern(9000, 17 + i) }));
     const tar = await makeTar([...fillers.slice(0, 20), { name: 'keep/mem.bin', content: inMemory }, ...fillers.slice(20), { name: 'keep/spill.bin', content: spilled }, ...fillers]);
-    const dir = await mkdtemp(join(tmpdir(), 'drydock-walk-range-'));
     const spill = await SpillStore.create();
     try {
-      const file = join(dir, 'layer.tar');
-      await writeFile(file, tar);
-      const stream = rangeStream(() => open(file), 0, tar.length, 4096);
-      const buffers = new Set<ArrayBufferLike>();
-      let chunks = 0;
-      stream.on('data', (c: Buffer) => {
-        chunks++;
-        buffers.add(c.buffer);
-      });
-      const r = await walkLayer(stream, {
-        layerDigest: 'sha256:l',
+      const { result: r, chunks, buffers } = await walkFromFile(tar, {
         compression: 'none',
         expectedDiffId: sha256(tar),
         spill,
         inlineMax: 32_000,
         selectors: compileSelectors([{ id: 'k', version: '1', globs: ['/keep/*'] }]),
       });
-      const contentOf = async (path: string) => {
-        const i = [...r.table.contents.keys()].find((k) => r.table.pathOf(k) === path)!;
-        const ref = r.table.contents.get(i)!;
-        return ref.kind === 'mem' ? ref.data : spill.read((ref as { sha256: string }).sha256);
-      };
-      expect((await contentOf('/keep/mem.bin')).equals(inMemory)).toBe(true);
-      expect((await contentOf('/keep/spill.bin')).equals(spilled)).toBe(true);
+      expect((contentRef(r, '/keep/mem.bin') as { data: Buffer }).data.equals(inMemory)).toBe(true);
+      expect((await spill.read((contentRef(r, '/keep/spill.bin') as { sha256: string }).sha256)).equals(spilled)).toBe(true);
       // the unselected chunks went back and were read into again
-      expect(buffers.size).toBeLessThan(chunks / 2);
+      expect(buffers).toBeLessThan(chunks / 2);
     } finally {
       await spill.close();
-      await rm(dir, { recursive: true, force: true });
     }
   });
 
   it('hands compressed chunks back once zlib has consumed them', async () => {
     const entries = Array.from({ length: 60 }, (_, i) => ({ name: `d/${i}.bin`, content: randomish(20_000, i) }));
     const tar = await makeTar(entries);
-    const gz = gzipSync(tar, { level: 1 });
-    const dir = await mkdtemp(join(tmpdir(), 'drydock-walk-gz-'));
-    try {
-      const file = join(dir, 'layer.tar.gz');
-      await writeFile(file, gz);
-      const stream = rangeStream(() => open(file), 0, gz.length, 4096);
-      const buffers = new Set<ArrayBufferLike>();
-      let chunks = 0;
-      stream.on('data', (c: Buffer) => {
-        chunks++;
-        buffers.add(c.buffer);
-      });
-      const r = await walkLayer(stream, {
-        layerDigest: 'sha256:gz',
-        compression: 'gzip',
-        expectedDiffId: sha256(tar),
-        selectors: compileSelectors([{ id: 'k', version: '1', paths: ['/d/7.bin'] }]),
-      });
-      expect(r.diffId).toBe(sha256(tar));
-      const i = [...r.table.contents.keys()].find((k) => r.table.pathOf(k) === '/d/7.bin')!;
-      expect((r.table.contents.get(i) as { data: Buffer }).data.equals(entries[7]!.content)).toBe(true);
-      expect(chunks).toBeGreaterThan(50);
-      expect(buffers.size).toBeLessThan(chunks / 2);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const { result: r, chunks, buffers } = await walkFromFile(gzipSync(tar, { level: 1 }), {
+      compression: 'gzip',
+      expectedDiffId: sha256(tar),
+      selectors: compileSelectors([{ id: 'k', version: '1', paths: ['/d/7.bin'] }]),
+    });
+    expect(r.diffId).toBe(sha256(tar));
+    expect((contentRef(r, '/d/7.bin') as { data: Buffer }).data.equals(entries[7]!.content)).toBe(true);
+    expect(chunks).toBeGreaterThan(50);
+    expect(buffers).toBeLessThan(chunks / 2);
   });
 });

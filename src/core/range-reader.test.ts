@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DigestStream, digestOf } from './digest.js';
 import { rangeStream, releaseChunk } from './range-reader.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'drydock-range-'));
@@ -90,5 +91,25 @@ describe('rangeStream', () => {
     await new Promise((resolve) => s.once('close', resolve));
     // a closed FileHandle has fd -1
     expect(handle!.fd).toBe(-1);
+  });
+
+  it('can be released in the call that delivers it, behind a stage that hashes it in a later microtask', async () => {
+    // DigestStream hashes each chunk in a microtask queued before it passes the chunk on, and the
+    // stream issues its next read in a nextTick: a buffer given back at once would be read into
+    // before it was hashed
+    for (let round = 0; round < 3; round++) {
+      const check = new DigestStream({ expected: digestOf(data), expectedSize: data.length, what: 'range' });
+      const s = rangeStream(() => open(file), 0, data.length, 4096).pipe(check);
+      let n = 0;
+      await new Promise<void>((resolve, reject) => {
+        s.on('data', (c: Buffer) => {
+          n += c.length;
+          releaseChunk(c);
+        });
+        s.on('end', () => resolve());
+        s.on('error', reject);
+      });
+      expect(n).toBe(data.length);
+    }
   });
 });

@@ -122,14 +122,20 @@ export function rangeStream(open: () => Promise<FileHandle>, start: number, leng
 
 /**
  * Hands a chunk of a rangeStream back for reuse. Only for a consumer that holds no reference into
- * the chunk any more and whose stream stages upstream are done with it (pass-through stages and a
- * DigestStream, which hashes a chunk before passing it on, are). Anything else, a piece of a chunk
- * included, is ignored.
+ * the chunk any more, behind stages that keep none either once they passed it on, or that queued
+ * what they still do with it as a microtask before passing it on (pass-through stages, DigestStream).
+ * Anything else, a piece of a chunk included, is ignored.
  */
 export function releaseChunk(chunk: Uint8Array): void {
   const b = borrowed.get(chunk.buffer);
   // only the whole chunk as it was handed out: a piece of it says nothing about the rest
   if (!b || chunk.byteOffset !== 0 || chunk.byteLength !== b.length) return;
   borrowed.delete(chunk.buffer);
-  b.reader.giveBack(chunk.buffer);
+  const memory = chunk.buffer;
+  // Given back in a microtask: a consumer may release a chunk in the very call that delivers it,
+  // while an upstream stage's deferred work on it (DigestStream's hash, queued as a microtask
+  // before it passed the chunk on) is still to run, and the stream's next read is issued in a
+  // nextTick, before any microtask. Queued behind that work, the buffer is not read into before
+  // it ran.
+  queueMicrotask(() => b.reader.giveBack(memory));
 }

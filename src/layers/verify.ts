@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DrydockError } from '../core/errors.js';
 import { parseDigest } from '../core/digest.js';
+import { releaseChunk } from '../core/range-reader.js';
 import { noopSink, type EventSink } from '../core/events.js';
 import type { ResolvedImage } from '../image/types.js';
 import type { LayerCache } from './cache.js';
@@ -59,6 +60,8 @@ export async function verifyLayers(image: ResolvedImage, opts: VerifyOptions = {
           return;
         }
         if (!sameHash) hash.update(chunk);
+        // nothing keeps the chunk: a file range's buffer can be read into again
+        releaseChunk(chunk);
         cb();
       },
     });

@@ -4,7 +4,7 @@
  * as subcomponent; findings are "affected" with an action statement, suppressed findings carry the
  * VEX status (and justification) that suppressed them. The document @id is derived from content.
  */
-import { packageUrlLib } from '../model/purl.js';
+import { packageUrl } from '../model/purl.js';
 import { canonicalJson, contentUuid, imagePurl } from '../sbom/common.js';
 import type { Finding, FindingPackage, ScanResult } from '../model/vuln.js';
 import { cmp, openVexJustification, recommendation, statusFindings, vexStatus, type ScanReportOptions } from './scan-common.js';
@@ -16,11 +16,7 @@ export const OPENVEX_CONTEXT = 'https://openvex.dev/ns/v0.2.0';
 /** The package's purl, or a generic one when the cataloger could not make one. */
 function packageIri(p: FindingPackage): string {
   if (p.purl) return p.purl;
-  try {
-    return new (packageUrlLib().PackageURL)('generic', p.namespace, p.name, p.version, undefined, undefined).toString();
-  } catch {
-    return `urn:drydock:package:${p.id}`;
-  }
+  return packageUrl('generic', p.namespace, p.name, p.version) ?? `urn:drydock:package:${p.id}`;
 }
 
 function statement(f: Finding, image: string | undefined): Json {

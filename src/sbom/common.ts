@@ -3,7 +3,7 @@
  * the image's package URL, timestamps. Pure functions over the neutral model.
  */
 import { createHash } from 'node:crypto';
-import { packageUrlLib } from '../model/purl.js';
+import { packageUrl } from '../model/purl.js';
 import { clockFromEnv, type Clock } from '../core/clock.js';
 import { parseSpdxExpression } from '../model/spdx.js';
 import type { Inventory, LayerRef, Package } from '../model/package.js';
@@ -116,11 +116,7 @@ export function imagePurl(inv: Inventory): string | undefined {
   if (arch) q.arch = arch;
   if (registryLike && repo.includes('/')) q.repository_url = repo.toLowerCase();
   if (tag) q.tag = tag;
-  try {
-    return new (packageUrlLib().PackageURL)('oci', undefined, name, s.digest, Object.keys(q).length ? q : undefined, undefined).toString();
-  } catch {
-    return undefined;
-  }
+  return packageUrl('oci', undefined, name, s.digest, q);
 }
 
 export function issueText(i: { code: string; message: string; path?: string; layer?: string }): string {

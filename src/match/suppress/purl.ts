@@ -7,7 +7,7 @@
  * subpath is equal when the pattern has one. Qualifiers the pattern does not name are ignored.
  */
 import type { PackageURL } from 'packageurl-js';
-import { packageUrlLib } from '../../model/purl.js';
+import { packageUrl, packageUrlLib } from '../../model/purl.js';
 import type { FindingPackage } from '../../model/vuln.js';
 import { parseReference, type Reference } from '../../image/reference.js';
 
@@ -70,13 +70,10 @@ function cachedPurl(text: string): Purl | undefined {
 export function packagePurl(pkg: FindingPackage): Purl | undefined {
   if (pkg.purl) return cachedPurl(pkg.purl);
   if (pkg.type === 'binary') return undefined;
-  try {
-    // our npm namespace is the scope without "@"; purls carry it with "@"
-    const ns = pkg.namespace && pkg.type === 'npm' && !pkg.namespace.startsWith('@') ? `@${pkg.namespace}` : pkg.namespace;
-    return cachedPurl(new (packageUrlLib().PackageURL)(pkg.type, ns, pkg.name, pkg.version || undefined, undefined, undefined).toString());
-  } catch {
-    return undefined;
-  }
+  // our npm namespace is the scope without "@"; purls carry it with "@"
+  const ns = pkg.namespace && pkg.type === 'npm' && !pkg.namespace.startsWith('@') ? `@${pkg.namespace}` : pkg.namespace;
+  const text = packageUrl(pkg.type, ns, pkg.name, pkg.version);
+  return text === undefined ? undefined : cachedPurl(text);
 }
 
 // ---------------------------------------------------------------- the image as a product

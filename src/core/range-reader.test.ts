@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DigestStream, digestOf } from './digest.js';
-import { rangeStream, releaseChunk } from './range-reader.js';
+import { releaseChunk } from './lend.js';
+import { rangeStream } from './range-reader.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'drydock-range-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

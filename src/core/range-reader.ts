@@ -1,13 +1,11 @@
 /**
- * A byte range of a file as a stream whose chunks can be handed back for reuse.
+ * A byte range of a file as a stream whose chunks can be handed back for reuse (core/lend.ts).
  *
  * Reading into fresh 1 MiB buffers costs more than the read itself: every new buffer is new
  * memory the kernel must fault in and zero (reading a 460 MB archive: 0.45-0.59 s into fresh
- * buffers, 0.13 s into reused ones; docs/benchmarks.md). A consumer that is done with a chunk,
- * and keeps no reference into it, calls releaseChunk(chunk) and the stream reads into that buffer
- * again. A chunk never released is simply left to the garbage collector, so a consumer that keeps
- * chunks (a pipe to a file, zlib, a hash in a later tick) needs to do nothing: it only gets fresh
- * buffers, as with fs.createReadStream.
+ * buffers, 0.13 s into reused ones; docs/benchmarks.md). A consumer that is done with a chunk
+ * calls releaseChunk(chunk) and the stream reads into that buffer again; one that keeps chunks
+ * gets fresh buffers, as with fs.createReadStream.
  *
  * Like fs.createReadStream with `start` and `end`, a file shorter than the range ends the stream
  * early; callers that know the size check it (DigestStream).
@@ -15,24 +13,20 @@
 import { read } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-
-/**
- * A chunk's memory → the reader it came from, until released. Keyed by the ArrayBuffer, not the
- * chunk: the entry then holds no reference to that memory, which the GC frees with the chunk when
- * no consumer released it (an entry whose value held the buffer kept about 30 MB more alive).
- */
-const borrowed = new WeakMap<ArrayBufferLike, { reader: RangeReader; length: number }>();
+import { lend, type Lender } from './lend.js';
 
 /** free buffers a reader keeps for reuse; more in flight than this are left to the GC */
 const MAX_FREE = 8;
 
-class RangeReader extends Readable {
+class RangeReader extends Readable implements Lender {
   readonly #open: () => Promise<FileHandle>;
   readonly #chunk: number;
   readonly #end: number;
   #pos: number;
   #fh: FileHandle | undefined;
   readonly #free: Buffer[] = [];
+  /** length of each chunk lent and not yet handed back, by its memory */
+  readonly #lent = new WeakMap<ArrayBufferLike, number>();
   #reading = false;
   /** set by _destroy while a read is in flight: closes the file once it returns */
   #afterRead: (() => void) | undefined;
@@ -82,7 +76,8 @@ class RangeReader extends Readable {
         return;
       }
       this.#pos += bytesRead;
-      borrowed.set(buffer.buffer, { reader: this, length: bytesRead });
+      this.#lent.set(buffer.buffer, bytesRead);
+      lend(buffer.buffer, this);
       this.push(buffer.subarray(0, bytesRead));
     });
   }
@@ -106,8 +101,11 @@ class RangeReader extends Readable {
     else close();
   }
 
-  giveBack(memory: ArrayBufferLike): void {
-    if (!this.destroyed && this.#free.length < MAX_FREE) this.#free.push(Buffer.from(memory, 0, this.#chunk));
+  release(chunk: Uint8Array): void {
+    // only the whole chunk as it was lent: a piece of it says nothing about the rest
+    if (chunk.byteOffset !== 0 || chunk.byteLength !== this.#lent.get(chunk.buffer)) return;
+    this.#lent.delete(chunk.buffer);
+    if (!this.destroyed && this.#free.length < MAX_FREE) this.#free.push(Buffer.from(chunk.buffer, 0, this.#chunk));
   }
 }
 
@@ -118,24 +116,4 @@ class RangeReader extends Readable {
  */
 export function rangeStream(open: () => Promise<FileHandle>, start: number, length: number, chunk: number): Readable {
   return new RangeReader(open, start, length, chunk);
-}
-
-/**
- * Hands a chunk of a rangeStream back for reuse. Only for a consumer that holds no reference into
- * the chunk any more, behind stages that keep none either once they passed it on, or that queued
- * what they still do with it as a microtask before passing it on (pass-through stages, DigestStream).
- * Anything else, a piece of a chunk included, is ignored.
- */
-export function releaseChunk(chunk: Uint8Array): void {
-  const b = borrowed.get(chunk.buffer);
-  // only the whole chunk as it was handed out: a piece of it says nothing about the rest
-  if (!b || chunk.byteOffset !== 0 || chunk.byteLength !== b.length) return;
-  borrowed.delete(chunk.buffer);
-  const memory = chunk.buffer;
-  // Given back in a microtask: a consumer may release a chunk in the very call that delivers it,
-  // while an upstream stage's deferred work on it (DigestStream's hash, queued as a microtask
-  // before it passed the chunk on) is still to run, and the stream's next read is issued in a
-  // nextTick, before any microtask. Queued behind that work, the buffer is not read into before
-  // it ran.
-  queueMicrotask(() => b.reader.giveBack(memory));
 }

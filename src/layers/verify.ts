@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DrydockError } from '../core/errors.js';
 import { parseDigest } from '../core/digest.js';
-import { releaseChunk } from '../core/range-reader.js';
+import { releaseChunk } from '../core/lend.js';
 import { noopSink, type EventSink } from '../core/events.js';
 import type { ResolvedImage } from '../image/types.js';
 import type { LayerCache } from './cache.js';

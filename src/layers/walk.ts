@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DrydockError } from '../core/errors.js';
 import { parseDigest } from '../core/digest.js';
-import { releaseChunk } from '../core/range-reader.js';
+import { releaseChunk } from '../core/lend.js';
 import type { IssueLog } from '../core/issues.js';
 import type { Compression } from '../image/types.js';
 import { decompressStream } from './decompress.js';

@@ -5,7 +5,7 @@
  * recommendation, and the VEX decision as `analysis` where a VEX statement suppressed it.
  */
 import { cycloneDxDocument } from '../sbom/cyclonedx.js';
-import { canonicalJson, contentUuid } from '../sbom/common.js';
+import { contentUuid } from '../sbom/common.js';
 import type { CvssScore, Finding, ScanResult, Severity } from '../model/vuln.js';
 import {
   cvssBand,
@@ -127,7 +127,7 @@ export function scanCycloneDxDocument(result: ScanResult, opts: ScanReportOption
   }
   const out: Json = { ...doc, metadata: { ...metadata, properties: props }, vulnerabilities };
   // a report BOM names different content than the plain SBOM: derive its serial from everything but the timestamp
-  out.serialNumber = `urn:uuid:${contentUuid(canonicalJson({ ...out, serialNumber: undefined, metadata: { ...metadata, properties: props, timestamp: undefined } }))}`;
+  out.serialNumber = `urn:uuid:${contentUuid(JSON.stringify({ ...out, serialNumber: undefined, metadata: { ...metadata, properties: props, timestamp: undefined } }))}`;
   return out;
 }
 

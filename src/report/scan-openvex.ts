@@ -5,7 +5,7 @@
  * VEX status (and justification) that suppressed them. The document @id is derived from content.
  */
 import { packageUrl } from '../model/purl.js';
-import { canonicalJson, contentUuid, imagePurl } from '../sbom/common.js';
+import { contentUuid, imagePurl } from '../sbom/common.js';
 import type { Finding, FindingPackage, ScanResult } from '../model/vuln.js';
 import { cmp, openVexJustification, recommendation, statusFindings, vexStatus, type ScanReportOptions } from './scan-common.js';
 
@@ -47,7 +47,7 @@ export function scanOpenVexDocument(result: ScanResult, opts: ScanReportOptions 
     .sort((a, b) => cmp(a.key[0]!, b.key[0]!) || cmp(a.key[1]!, b.key[1]!) || cmp(a.key[2]!, b.key[2]!))
     .map((x) => x.s);
   const tooling = `${result.descriptor.name}/${result.descriptor.version}`;
-  const id = `urn:uuid:${contentUuid(canonicalJson({ context: OPENVEX_CONTEXT, tooling, statements }))}`;
+  const id = `urn:uuid:${contentUuid(JSON.stringify({ context: OPENVEX_CONTEXT, tooling, statements }))}`;
   return {
     '@context': OPENVEX_CONTEXT,
     '@id': id,

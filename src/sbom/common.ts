@@ -24,25 +24,13 @@ export function timestamp(clock: Clock | undefined): string {
   return (clock ?? clockFromEnv()).now().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** JSON.stringify replacer: plain objects re-created with their keys in sorted order */
-function sortKeys(_key: string, v: unknown): unknown {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-  const o = v as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(o).sort()) out[k] = o[k];
-  return out;
-}
-
 /**
- * JSON with object keys sorted at every level: the canonical form hashed for derived ids. The
- * serialisation itself stays in V8's JSON.stringify (undefined members dropped, undefined array
- * items as null), a third faster than building the string here.
+ * A name-based UUID in the style of RFC 4122 version 5: sha1 of the content, version and variant bits set.
+ * The encoders pass their document's JSON without the timestamp: they build every object of it
+ * themselves, in a fixed key order, so the same content always serialises to the same string (the
+ * tests shuffle an inventory's keys to check it). Sorting the keys first cost a warm `sbom` of the
+ * corpus app image 12 ms of its 40 ms of encoding.
  */
-export function canonicalJson(v: unknown): string {
-  return JSON.stringify(v, sortKeys) ?? 'null';
-}
-
-/** A name-based UUID in the style of RFC 4122 version 5: sha1 of the content, version and variant bits set. */
 export function contentUuid(content: string): string {
   const b = createHash('sha1').update(content).digest().subarray(0, 16);
   b[6] = (b[6]! & 0x0f) | 0x50;

@@ -9,7 +9,6 @@ import { DrydockError } from '../core/errors.js';
 import type { Inventory, Package } from '../model/package.js';
 import {
   byString,
-  canonicalJson,
   classifyLicense,
   contentUuid,
   imagePurl,
@@ -168,7 +167,7 @@ export function cycloneDxDocument(inv: Inventory, opts: CycloneDxOptions = {}): 
   if (metaProps.length) metadata.properties = metaProps;
   const body: Json = { metadata, components, dependencies: dependencies(inv, os !== undefined) };
   // the serial number hashes everything but the timestamp, so it names the content
-  const serial = `urn:uuid:${contentUuid(canonicalJson({ specVersion: version, ...body, metadata: { ...metadata, timestamp: undefined } }))}`;
+  const serial = `urn:uuid:${contentUuid(JSON.stringify({ specVersion: version, ...body, metadata: { ...metadata, timestamp: undefined } }))}`;
   const doc: Json = {
     $schema: `http://cyclonedx.org/schema/bom-${version}.schema.json`,
     bomFormat: 'CycloneDX',

@@ -8,7 +8,7 @@ import { encodeSpdx } from './spdx.js';
 export { encodeCycloneDx, CYCLONEDX_VERSIONS, type CycloneDxVersion, type CycloneDxOptions } from './cyclonedx.js';
 export { encodeSpdx, spdxId, spdxPackageId } from './spdx.js';
 export { encodeNativeJson, encodeTable, inventoryToJsonValue } from './native.js';
-export { contentUuid, canonicalJson, type EncodeOptions } from './common.js';
+export { contentUuid, type EncodeOptions } from './common.js';
 
 export type SbomFormat = 'cyclonedx-json' | 'spdx-json' | 'json' | 'table';
 

@@ -6,7 +6,6 @@
 import type { Inventory, Package, RelationshipType } from '../model/package.js';
 import {
   byString,
-  canonicalJson,
   classifyLicense,
   contentUuid,
   imagePurl,
@@ -182,7 +181,8 @@ export function encodeSpdx(inv: Inventory, opts: EncodeOptions = {}): string {
     annotator: `Tool: ${tool.name}-${tool.version}`,
     comment: `issue (${i.severity}) ${issueText(i)}`,
   }));
-  const uuid = contentUuid(canonicalJson({ spdxVersion: 'SPDX-2.3', name: s.name, ...body, comments, issues: inv.issues }));
+  // the namespace hashes the document but its dates (the issues as the annotations word them)
+  const uuid = contentUuid(JSON.stringify({ spdxVersion: 'SPDX-2.3', name: s.name, ...body, comments, issues: annotations.map((a) => a.comment) }));
   const nsName = (s.name || 'image').replace(/[^A-Za-z0-9._-]+/g, '-');
   const doc: Json = {
     spdxVersion: 'SPDX-2.3',

@@ -72,6 +72,16 @@ describe('decompressStream(gzip) with released output', () => {
     expect(hash.digest('hex')).toBe(sha(plain));
   });
 
+  it('reads concatenated gzip members through reused buffers', async () => {
+    const second = Buffer.from(randomBytes(1 << 20).toString('base64'));
+    const hash = createHash('sha256');
+    await inflate(Buffer.concat([gz, gzipSync(second)]), 65536, (c) => {
+      hash.update(c);
+      releaseChunk(c);
+    });
+    expect(hash.digest('hex')).toBe(sha(Buffer.concat([plain, second])));
+  });
+
   it('reports a truncated stream as an error', async () => {
     await expect(inflate(gz.subarray(0, gz.length - 100), 65536, (c) => releaseChunk(c))).rejects.toThrow();
   });

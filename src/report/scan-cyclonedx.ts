@@ -4,8 +4,7 @@
  * the component whose bom-ref is the package id, with CVSS and vendor ratings, the fix as
  * recommendation, and the VEX decision as `analysis` where a VEX statement suppressed it.
  */
-import { cycloneDxDocument } from '../sbom/cyclonedx.js';
-import { contentUuid } from '../sbom/common.js';
+import { cycloneDxContent, withContentSerial } from '../sbom/cyclonedx.js';
 import type { CvssScore, Finding, ScanResult, Severity } from '../model/vuln.js';
 import {
   cvssBand,
@@ -109,7 +108,7 @@ function vulnerability(result: ScanResult, f: Finding, bomRef: string): Json {
 export function scanCycloneDxDocument(result: ScanResult, opts: ScanReportOptions = {}): Json {
   const version = opts.cyclonedxVersion ?? '1.6';
   const createdAt = new Date(result.createdAt);
-  const doc = cycloneDxDocument(result.inventory, { version, clock: { now: () => createdAt } });
+  const doc = cycloneDxContent(result.inventory, { version, clock: { now: () => createdAt } });
   const seen = new Set<string>();
   const vulnerabilities = statusFindings(result, opts).map((f) => {
     let ref = `vuln:${f.id}:${f.package.id}`;
@@ -125,10 +124,8 @@ export function scanCycloneDxDocument(result: ScanResult, opts: ScanReportOption
     props.push({ name: 'drydock:distro:supported', value: String(result.distroStatus.supported) });
     if (result.distroStatus.eolDate) props.push({ name: 'drydock:distro:eolDate', value: result.distroStatus.eolDate });
   }
-  const out: Json = { ...doc, metadata: { ...metadata, properties: props }, vulnerabilities };
-  // a report BOM names different content than the plain SBOM: derive its serial from everything but the timestamp
-  out.serialNumber = `urn:uuid:${contentUuid(JSON.stringify({ ...out, serialNumber: undefined, metadata: { ...metadata, properties: props, timestamp: undefined } }))}`;
-  return out;
+  // a report BOM names different content than the plain SBOM: its serial hashes the vulnerabilities too
+  return withContentSerial({ ...doc, metadata: { ...metadata, properties: props }, vulnerabilities });
 }
 
 export function encodeScanCycloneDx(result: ScanResult, opts: ScanReportOptions = {}): string {

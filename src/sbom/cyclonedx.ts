@@ -146,7 +146,8 @@ function dependencies(inv: Inventory, hasOs: boolean): Json[] {
 }
 
 /** The CycloneDX BOM as a plain object, for encoders that extend it (the scan report adds `vulnerabilities`). */
-export function cycloneDxDocument(inv: Inventory, opts: CycloneDxOptions = {}): Record<string, unknown> {
+/** The SBOM document without its serial number (withContentSerial sets it). */
+export function cycloneDxContent(inv: Inventory, opts: CycloneDxOptions = {}): Json {
   const version = opts.version ?? '1.6';
   if (!(CYCLONEDX_VERSIONS as readonly string[]).includes(version)) throw new DrydockError('FORMAT_UNSUPPORTED', `unsupported CycloneDX version ${version}; use one of ${CYCLONEDX_VERSIONS.join(', ')}`);
   const tool = toolOf(inv);
@@ -165,18 +166,38 @@ export function cycloneDxDocument(inv: Inventory, opts: CycloneDxOptions = {}): 
     component: imageComponent(inv),
   };
   if (metaProps.length) metadata.properties = metaProps;
-  const body: Json = { metadata, components, dependencies: dependencies(inv, os !== undefined) };
-  // the serial number hashes everything but the timestamp, so it names the content
-  const serial = `urn:uuid:${contentUuid(JSON.stringify({ specVersion: version, ...body, metadata: { ...metadata, timestamp: undefined } }))}`;
-  const doc: Json = {
+  return {
     $schema: `http://cyclonedx.org/schema/bom-${version}.schema.json`,
     bomFormat: 'CycloneDX',
     specVersion: version,
-    serialNumber: serial,
+    serialNumber: '', // set by withContentSerial once the document is complete
     version: 1,
-    ...body,
+    metadata,
+    components,
+    dependencies: dependencies(inv, os !== undefined),
   };
+}
+
+/** members every document of a version has alike: left out of the serial number's hash */
+const FIXED_MEMBERS = new Set(['$schema', 'bomFormat', 'serialNumber', 'version']);
+
+/**
+ * Sets the serial number of a complete CycloneDX document: a name-based UUID of everything in it but
+ * the fixed members and the timestamp, so it names the content. For the SBOM and for documents built
+ * on it (the scan report adds vulnerabilities, so it gets a serial of its own).
+ */
+export function withContentSerial(doc: Json): Json {
+  const hashed: Json = {};
+  for (const [k, v] of Object.entries(doc)) {
+    if (!FIXED_MEMBERS.has(k)) hashed[k] = k === 'metadata' ? { ...(v as Json), timestamp: undefined } : v;
+  }
+  doc.serialNumber = `urn:uuid:${contentUuid(JSON.stringify(hashed))}`;
   return doc;
+}
+
+/** The CycloneDX SBOM of an inventory, serial number included. */
+export function cycloneDxDocument(inv: Inventory, opts: CycloneDxOptions = {}): Json {
+  return withContentSerial(cycloneDxContent(inv, opts));
 }
 
 export function encodeCycloneDx(inv: Inventory, opts: CycloneDxOptions = {}): string {

@@ -9,6 +9,7 @@ import { SEVERITY_ORDER, type ScanResult, type Severity } from '../model/vuln.js
 import { cycloneDxDocument } from '../sbom/cyclonedx.js';
 import { encodeSpdx } from '../sbom/spdx.js';
 import { isTypeUri } from './statement.js';
+import { byString } from '../core/compare.js';
 
 /** cosign's --type names (cmd/cosign/cli/options/predicate.go) and the URIs Drydock writes for them. */
 export const PREDICATE_TYPES = {
@@ -168,7 +169,7 @@ export function vulnPredicate(scan: ScanResult, opts: VulnPredicateOptions = {})
       ...(f.epss ? { epss: f.epss.score } : {}),
       ...(f.suppressed ? { suppressed: { kind: f.suppressed.kind, rule: f.suppressed.rule, ...(f.suppressed.status ? { status: f.suppressed.status } : {}) } } : {}),
     }))
-    .sort((a, b) => a.id.localeCompare(b.id) || a.package.name.localeCompare(b.package.name) || a.package.version.localeCompare(b.package.version));
+    .sort((a, b) => byString(a.id, b.id) || byString(a.package.name, b.package.name) || byString(a.package.version, b.package.version));
   const tool = scan.descriptor;
   const inv = opts.invocation ?? {};
   return {

@@ -4,6 +4,7 @@
  * still writes, is accepted when reading. Pure functions.
  */
 import { DrydockError } from '../core/errors.js';
+import { byString } from '../core/compare.js';
 
 export const STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 export const STATEMENT_V01 = 'https://in-toto.io/Statement/v0.1';
@@ -79,7 +80,7 @@ export function makeStatement(subjects: SubjectInput | SubjectInput[], predicate
     ...(s.name !== undefined ? { name: s.name } : {}),
     digest: toDigestSet(s.digest),
   }));
-  list.sort((a, b) => (a.name ?? '').localeCompare(b.name ?? '') || JSON.stringify(a.digest).localeCompare(JSON.stringify(b.digest)));
+  list.sort((a, b) => byString(a.name ?? '', b.name ?? '') || byString(JSON.stringify(a.digest), JSON.stringify(b.digest)));
   const st: Statement = { _type: STATEMENT_V1, subject: list, predicateType, predicate };
   const problems = validateStatement(st);
   if (problems.length) throw new DrydockError('USAGE', `cannot make an in-toto statement: ${problems.join('; ')}`);

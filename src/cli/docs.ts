@@ -23,6 +23,7 @@ import { CLEAN_FORMATS, SIGN_FORMATS, TREE_FORMATS, VERIFY_FORMATS } from './com
 import { FORMAT_NAMES, FORMAT_VERSIONS, type FormatName } from './format.js';
 import { buildProgram } from './main.js';
 import { OPTIONS, type OptionDecl } from './options.js';
+import { byString } from '../core/compare.js';
 
 /** Every command's --format values; a command missing here fails the docs test. */
 const FORMATS_BY_COMMAND: Record<string, readonly FormatName[]> = {
@@ -149,7 +150,7 @@ export function generatedCliDocs(): Record<string, string> {
   const commands = [...program.commands]
     .filter((c) => c.name() !== 'help')
     .flatMap(runnable)
-    .sort((a, b) => fullName(a).localeCompare(fullName(b)));
+    .sort((a, b) => byString(fullName(a), fullName(b)));
   const blocks: Record<string, string> = { formats: formatMatrix(commands.filter((c) => (FORMATS_BY_COMMAND[fullName(c)] ?? []).length)) };
   for (const c of commands) blocks[`command:${fullName(c)}`] = commandSection(c);
   return blocks;

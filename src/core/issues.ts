@@ -4,6 +4,7 @@
  * and where known the path and layer it concerns.
  */
 import type { ErrorCode } from './errors.js';
+import { byString } from './compare.js';
 
 export type IssueSeverity = 'warning' | 'error';
 
@@ -38,10 +39,10 @@ export class IssueLog {
   sorted(): Issue[] {
     return [...this.#issues].sort(
       (a, b) =>
-        (a.layer ?? '').localeCompare(b.layer ?? '') ||
-        (a.path ?? '').localeCompare(b.path ?? '') ||
-        a.code.localeCompare(b.code) ||
-        a.message.localeCompare(b.message),
+        byString(a.layer ?? '', b.layer ?? '') ||
+        byString(a.path ?? '', b.path ?? '') ||
+        byString(a.code, b.code) ||
+        byString(a.message, b.message),
     );
   }
 }

@@ -5,6 +5,7 @@
  */
 import { DrydockError } from '../core/errors.js';
 import type { Descriptor, ImageIndex, Platform } from './types.js';
+import { byString } from '../core/compare.js';
 
 const ARCH_ALIASES: Record<string, { architecture: string; variant?: string }> = {
   x86_64: { architecture: 'amd64' },
@@ -126,7 +127,7 @@ export function selectFromIndex(index: ImageIndex, want: Platform, name: string)
   const loose = withPlatform.filter((d) => platformMatches(want, d.platform as Platform));
   if (loose.length > 0) {
     // prefer the lowest variant (most compatible): amd64 before amd64/v3
-    loose.sort((a, b) => (a.platform?.variant ?? '').localeCompare(b.platform?.variant ?? ''));
+    loose.sort((a, b) => byString(a.platform?.variant ?? '', b.platform?.variant ?? ''));
     return loose[0] as Descriptor;
   }
   // an index with a single entry that declares no platform: the config will tell

@@ -6,6 +6,7 @@
 import type { AffectedEntry, OsvRange } from '../model/vuln.js';
 import { comparator, type Comparator, type VersionScheme } from '../version/index.js';
 import { ecosystemScheme, rangeScheme } from './ecosystems.js';
+import { byString } from '../core/compare.js';
 
 /** A problem found while compiling an entry; reported (once per run) whenever the entry is consulted. */
 export interface EntryProblem {
@@ -243,7 +244,7 @@ export function compileAffected(entry: AffectedEntry): CompiledAffected {
   // fixed versions per scheme, ascending (computed once)
   const fixed: { scheme: VersionScheme; cmp: Comparator; raw: string; v: Parsed }[] = [];
   for (const r of ranges) for (const e of r.events) if (e.kind === Kind.Fixed) fixed.push({ scheme: r.scheme, cmp: r.cmp, raw: e.raw, v: e.v });
-  if (fixed.length > 1) fixed.sort((x, y) => (x.scheme === y.scheme ? x.cmp.compare(x.v, y.v) : x.raw.localeCompare(y.raw)));
+  if (fixed.length > 1) fixed.sort((x, y) => (x.scheme === y.scheme ? x.cmp.compare(x.v, y.v) : byString(x.raw, y.raw)));
 
   const evaluate = (installed: string, cache: ParseCache, onInvalid?: (s: VersionScheme) => void): RangeMatch | undefined => {
     for (const r of ranges) {

@@ -4,6 +4,7 @@
  */
 import type { AdvisoryMeta, CvssScore, Severity } from '../model/vuln.js';
 import { SEVERITY_ORDER } from '../model/vuln.js';
+import { byString } from '../core/compare.js';
 
 const VERSION_RANK: Record<CvssScore['version'], number> = { '4.0': 4, '3.1': 3, '3.0': 2, '2.0': 1 };
 
@@ -68,7 +69,7 @@ export function collectCvss(advisories: readonly AdvisoryMeta[], nvd: readonly C
     out.push(c);
   }
   return out.sort(
-    (a, b) => VERSION_RANK[b.version] - VERSION_RANK[a.version] || b.score - a.score || a.source.localeCompare(b.source) || a.vector.localeCompare(b.vector),
+    (a, b) => VERSION_RANK[b.version] - VERSION_RANK[a.version] || b.score - a.score || byString(a.source, b.source) || byString(a.vector, b.vector),
   );
 }
 

@@ -2,6 +2,7 @@
 import { shortDigest } from '../core/digest.js';
 import type { LayerEntry, FileMeta } from '../layers/types.js';
 import { humanSize, renderTable } from './table.js';
+import { byString } from '../core/compare.js';
 
 export interface InspectLayer {
   index: number;
@@ -108,7 +109,7 @@ export function inspectTable(r: InspectResult): string {
   const w = Math.max(...kv.map(([k]) => k.length));
   const out = kv.map(([k, v]) => `${`${k}:`.padEnd(w + 2)}${v}`);
   if (c.env.length) out.push('Env:', ...c.env.map((e) => `  ${e}`));
-  const labels = Object.entries(c.labels).sort(([a], [b]) => a.localeCompare(b));
+  const labels = Object.entries(c.labels).sort(([a], [b]) => byString(a, b));
   if (labels.length) out.push('Labels:', ...labels.map(([k, v]) => `  ${k}=${v}`));
   out.push('', `Layers (${r.layers.length}):`);
   out.push(

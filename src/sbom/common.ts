@@ -129,6 +129,4 @@ export function topLevel(inv: Inventory): Set<string> {
   return ids;
 }
 
-export function byString(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+export { byString } from '../core/compare.js';

@@ -9,6 +9,7 @@
  */
 import type { Inventory, Package } from '../../model/package.js';
 import { parsePurl } from '../../sbom/decode/index.js';
+import { byString } from '../../core/compare.js';
 
 export interface ComponentRef {
   /** pkg:type/namespace/name (no version, qualifiers or subpath) */
@@ -96,7 +97,7 @@ function group(inv: Inventory): Grouped {
 }
 
 const nonPackageId = (p: Package): string => `${p.type}:${p.namespace ? `${p.namespace}/` : ''}${p.name}@${p.version}`;
-const byRef = (a: ComponentRef, b: ComponentRef): number => a.key.localeCompare(b.key) || a.version.localeCompare(b.version);
+const byRef = (a: ComponentRef, b: ComponentRef): number => byString(a.key, b.key) || byString(a.version, b.version);
 
 /**
  * Compares the attested inventory with the image's. Several packages may share a key (one npm package
@@ -151,7 +152,7 @@ export function compareInventories(attested: Inventory, image: Inventory, opts: 
 
   missing.sort(byRef);
   extra.sort(byRef);
-  changed.sort((x, y) => x.key.localeCompare(y.key) || x.attested.localeCompare(y.attested));
+  changed.sort((x, y) => byString(x.key, y.key) || byString(x.attested, y.attested));
   const failing = missing.length + extra.length + changed.length + (strict ? notes.length : 0);
   return {
     passed: failing === 0,

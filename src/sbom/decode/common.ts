@@ -7,6 +7,7 @@ import { DrydockError } from '../../core/errors.js';
 import type { Issue } from '../../core/issues.js';
 import { comparePackages, packageId } from '../../model/ids.js';
 import type { Distro, Inventory, InventorySource, LayerRef, Location, Package, PackageMetadata, PackageType, Relationship, RelationshipType } from '../../model/package.js';
+import { byString } from '../../core/compare.js';
 
 export type Json = Record<string, unknown>;
 
@@ -277,7 +278,7 @@ export function finish(
   const packages = [...byId.values()].sort(comparePackages);
   const relationships = [...relMap.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, r]) => r);
   const issues = [...extraIssues, ...ctx.issues].sort(
-    (a, b) => (a.layer ?? '').localeCompare(b.layer ?? '') || (a.path ?? '').localeCompare(b.path ?? '') || a.code.localeCompare(b.code) || a.message.localeCompare(b.message),
+    (a, b) => byString(a.layer ?? '', b.layer ?? '') || byString(a.path ?? '', b.path ?? '') || byString(a.code, b.code) || byString(a.message, b.message),
   );
   // the image's layers: as the document lists them, else those the packages name
   let layers = base.source.layers;

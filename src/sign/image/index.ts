@@ -26,6 +26,7 @@ import {
 } from './bundle.js';
 import { COSIGN_KIND_ATTS, COSIGN_KIND_SIGS, openSignatureStore, type SignatureStore } from './store.js';
 import { checkSignatureBundle, checkSignatureLayer, type ImageVerifier } from './verify.js';
+import { byString } from '../../core/compare.js';
 
 export type { ImageVerifier, CertificateSignatureInput, CertificateCheckResult } from './verify.js';
 export { simpleSigningPayload, parseSimpleSigningPayload, attachedTag, parseAnnotationPairs, dockerReferenceOf } from './payload.js';
@@ -269,7 +270,7 @@ export async function verifyImage(target: Target | string, verifier: ImageVerifi
       );
       checks.push(...results);
     }
-    checks.sort((a, b) => a.source.localeCompare(b.source));
+    checks.sort((a, b) => byString(a.source, b.source));
     return { digest, checks };
   } finally {
     await store.close();
@@ -338,7 +339,7 @@ async function listWith(store: SignatureStore): Promise<AttachedListing> {
     if (d.annotations) r.annotations = d.annotations;
     return r;
   });
-  referrers.sort((a, b) => a.digest.localeCompare(b.digest));
+  referrers.sort((a, b) => byString(a.digest, b.digest));
   return { name: store.name, digest, tags, referrers };
 }
 

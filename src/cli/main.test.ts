@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Command } from 'commander';
+import { commandName, LONG_RUNNING } from './long-running.js';
 import { buildProgram, isLongRunning } from './main.js';
 
 function find(program: Command, path: string[]): Command {
@@ -22,5 +23,17 @@ describe('garbage collection mode per command', () => {
     // a subcommand of a long-running command's group is judged by its group
     const serverSub = find(program, ['server']).commands[0];
     if (serverSub) expect(isLongRunning(program, serverSub)).toBe(true);
+  });
+});
+
+describe('the command named on the command line (boot sets V8 flags from it before commander runs)', () => {
+  it('agrees with the parsed command for every top-level command', () => {
+    const program = buildProgram();
+    for (const c of program.commands) {
+      const argv = ['node', 'drydock', c.name(), '--help'];
+      expect(LONG_RUNNING.has(commandName(argv) ?? ''), c.name()).toBe(isLongRunning(program, c));
+    }
+    expect(commandName(['node', 'drydock', '--version'])).toBeUndefined();
+    expect(commandName(['node', 'drydock', '-h', 'server', '--port', '1'])).toBe('server');
   });
 });

@@ -1,5 +1,4 @@
 /** The drydock command line: commands, the exit-code contract, and error rendering. */
-import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { DrydockError, EXIT } from '../core/errors.js';
 import { setTempGuard } from '../core/temp.js';
@@ -20,6 +19,7 @@ import { scanCommand } from './commands/scan.js';
 import { cleanCommand, signCommand, treeCommand, verifyCommand } from './commands/sign.js';
 import { reportError } from './context.js';
 import { TARGET_HELP } from './help.js';
+import { LONG_RUNNING } from './long-running.js';
 import { drydockVersion } from './version.js';
 
 /**
@@ -43,26 +43,9 @@ function exitOnSignals(): void {
   });
 }
 
-/** Commands that run until stopped: they keep V8's defaults (incremental marking: short GC pauses). */
-const LONG_RUNNING = new Set(['server', 'worker', 'agent']);
-
 /**
- * V8 flags of one-shot commands (see isLongRunning for the first). The second makes the optimising
- * compiler wait for about 9 times more executed bytecode than V8's default (66 KB per tick) before it
- * compiles a function: a one-shot run is short, and at the default V8 spent 0.24 s of background CPU
- * on a cold sbom of the corpus app image compiling functions that then ran only briefly, on the core
- * the layer reads and zlib need. Cold sbom: app docker-archive 1.57 -> 1.47 s (CPU 2.13 -> 1.79 s),
- * base oci-archive 1.13 -> 1.05 s (docs/benchmarks.md). Functions that stay hot are still optimised.
- * Set before the command's modules load, so it applies to their functions.
- */
-const ONE_SHOT_V8_FLAGS = '--no-incremental-marking --interrupt-budget=600000';
-
-/**
- * Whether `action` belongs to a long-running command. The others (one-shot commands) stream hundreds
- * of MB through Buffers; about every 64 MB of them starts a collection for external memory, and with
- * incremental marking each runs as dozens of marking steps interleaved with the work. Marking the
- * small heap at once is cheaper, so they turn incremental marking off: cold sbom of the corpus app
- * image 1.09 -> 0.90 s (docker-archive), 1.50 -> 1.35 s (oci-archive), and less RSS.
+ * Whether `action` belongs to a long-running command (they keep V8's defaults and stop on signals
+ * themselves; boot.ts sets the one-shot commands' V8 flags before anything loads).
  */
 export function isLongRunning(program: Command, action: Command): boolean {
   let top = action;
@@ -81,7 +64,6 @@ export function buildProgram(): Command {
     .addHelpText('after', TARGET_HELP)
     .hook('preAction', (_p, action) => {
       if (isLongRunning(program, action)) return; // they stop on signals themselves (waitForSignal)
-      setFlagsFromString(ONE_SHOT_V8_FLAGS);
       exitOnSignals();
     });
   program.addCommand(inspectCommand());

@@ -12,11 +12,11 @@
  *
  * Layout: `<cache dir>/code/<key>/<sha256 of the source>.v8`, where key names the Node version, the
  * architecture, the V8 flags (V8 rejects a cache written under other flags; keying by them avoids
- * rewriting caches back and forth) and the build. A new key (a new build or Node) removes all but
- * the two most recently written other keys, so upgrades do not pile up caches. Files are written
- * to a temporary name, flushed and renamed into place, so neither a concurrent run nor a crash
- * leaves half a file; V8 checks what it reads (its version, flags, source and payload lengths) and
- * rejects a mismatch, and a rejected cache only costs the compile it was meant to save.
+ * rewriting caches back and forth) and the build. A new key (a new build, Node or set of flags)
+ * removes all but the four most recently written other keys, so upgrades do not pile up caches.
+ * Files are written to a temporary name, flushed and renamed into place, so neither a concurrent run
+ * nor a crash leaves half a file; V8 checks what it reads (its version, flags, source and payload
+ * lengths) and rejects a mismatch, and a rejected cache only costs the compile it was meant to save.
  *
  * Trust: the cache holds bytecode this process runs, like Node 22's compile cache. It is used only
  * where nobody else can write: the cache directory, `code/` and the key's directory must belong to
@@ -124,7 +124,10 @@ export function codeCacheDir(opts: CodeCacheOptions): string | undefined {
   return dir;
 }
 
-/** Removes the caches of other builds and Node versions but the two most recently written. */
+/** caches of other keys kept: a few builds or flag sets in use side by side do not evict each other */
+const KEEP_OTHER_KEYS = 4;
+
+/** Removes the caches of other builds, Node versions and flags but the four most recently written. */
 function pruneOtherKeys(root: string, keep: string): void {
   const others: { path: string; mtime: number }[] = [];
   for (const name of readdirSync(root)) {
@@ -137,7 +140,7 @@ function pruneOtherKeys(root: string, keep: string): void {
     }
   }
   others.sort((a, b) => b.mtime - a.mtime);
-  for (const { path } of others.slice(2)) rmSync(path, { recursive: true, force: true });
+  for (const { path } of others.slice(KEEP_OTHER_KEYS)) rmSync(path, { recursive: true, force: true });
 }
 
 function writeAtomically(file: string, data: Buffer): void {

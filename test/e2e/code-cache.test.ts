@@ -61,12 +61,13 @@ describe('code cache of the CLI', () => {
     expect(stats((await runCli(['--version'], { env })).stderr)).toMatchObject({ misses: 0, rejected: 0 });
   });
 
-  it('keeps the caches of two other builds or Node versions at most', async () => {
+  it('keeps the caches of four other builds, Node versions or flag sets at most', async () => {
     const s = stats((await runCli(['--version'], { env })).stderr)!;
     const code = join(s.dir!, '..');
     const day = 86_400;
     const now = Date.now() / 1000;
-    for (const [name, age] of [['v18.0.0-old', 3], ['v19.0.0-older', 4], ['v20.0.0-newer', 1]] as const) {
+    const fakes = [['v18.0.0-a', 3], ['v19.0.0-b', 4], ['v20.0.0-c', 1], ['v20.0.0-d', 2], ['v20.0.0-e', 6]] as const;
+    for (const [name, age] of fakes) {
       mkdirSync(join(code, name), { mode: 0o700 });
       writeFileSync(join(code, name, 'x.v8'), 'x');
       utimesSync(join(code, name), now - age * day, now - age * day);
@@ -78,7 +79,8 @@ describe('code cache of the CLI', () => {
     expect(fresh.dir).not.toBe(s.dir);
     expect(fresh.hits).toBe(0);
     const left = readdirSync(code).sort();
-    expect(left).toEqual([basename(s.dir!), basename(fresh.dir!), 'v20.0.0-newer'].sort());
+    // the new key, and of the others the four most recent: the first key (now) and c, d, a
+    expect(left).toEqual([basename(s.dir!), basename(fresh.dir!), 'v20.0.0-c', 'v20.0.0-d', 'v18.0.0-a'].sort());
   });
 
   it('is not used from a directory that others can write', async () => {

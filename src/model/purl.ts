@@ -1,11 +1,60 @@
-import { lazyPackage } from '../core/lazy.js';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+type PackageUrlLib = typeof import('packageurl-js');
 
 /**
- * packageurl-js, loaded on first use. Its load costs about 17 ms (7 of them in the `Intl.Collator` it
- * builds at load), so commands that never write a package URL skip it, and `sbom` loads it while
- * the first layer is still arriving (preloadPackageUrl).
+ * The packageurl-js versions whose load-time Intl.Collator is checked to order nothing a code-unit
+ * comparison orders differently (purl.test.ts compares both loads on many package URLs).
  */
-export const packageUrlLib = lazyPackage<typeof import('packageurl-js')>('packageurl-js');
+const COLLATOR_CHECKED = new Set(['2.0.1']);
+
+/** A stand-in for Intl.Collator that compares by code units (what packageurl-js gets while it loads). */
+function CodeUnitCollator(): { compare: (a: unknown, b: unknown) => number } {
+  return {
+    compare: (a, b) => {
+      const x = String(a);
+      const y = String(b);
+      return x < y ? -1 : x > y ? 1 : 0;
+    },
+  };
+}
+
+/**
+ * Loads packageurl-js. It builds an `Intl.Collator` when it loads, only to order the names of its
+ * eight components (looked up as the strings '0' to '7'), which code units order the same way; the
+ * collator initialises ICU's collation data, about 70M instructions (14 ms on a slow machine, a
+ * twentieth of a warm `sbom`). So for the checked versions it loads with a code-unit collator in
+ * Intl.Collator's place, put back before the require returns (loading is synchronous: no other
+ * code sees it). Other versions load untouched.
+ */
+export function loadPackageUrlLib(opts: { codeUnitCollator?: boolean } = {}): PackageUrlLib {
+  if (!(opts.codeUnitCollator ?? packageUrlCollatorChecked())) return require('packageurl-js') as PackageUrlLib;
+  const intl = Intl as unknown as { Collator: unknown };
+  const real = intl.Collator;
+  intl.Collator = CodeUnitCollator;
+  try {
+    return require('packageurl-js') as PackageUrlLib;
+  } finally {
+    intl.Collator = real;
+  }
+}
+
+/** Whether this installation's packageurl-js loads with the code-unit collator. */
+export function packageUrlCollatorChecked(): boolean {
+  return COLLATOR_CHECKED.has((require('packageurl-js/package.json') as { version?: string }).version ?? '');
+}
+
+let lib: PackageUrlLib | undefined;
+
+/**
+ * packageurl-js, loaded on first use (loadPackageUrlLib), so commands that never write a package URL
+ * skip it, and `sbom` loads it while the first layer is still arriving (preloadPackageUrl).
+ */
+export function packageUrlLib(): PackageUrlLib {
+  return (lib ??= loadPackageUrlLib());
+}
 
 /** Loads packageurl-js in a later turn of the event loop, typically while the main thread waits for I/O. */
 export function preloadPackageUrl(): void {

@@ -4,7 +4,7 @@
  * the component whose bom-ref is the package id, with CVSS and vendor ratings, the fix as
  * recommendation, and the VEX decision as `analysis` where a VEX statement suppressed it.
  */
-import { cycloneDxContent, withContentSerial } from '../sbom/cyclonedx.js';
+import { cycloneDxContent, serialiseCycloneDx, withContentSerial } from '../sbom/cyclonedx.js';
 import type { CvssScore, Finding, ScanResult, Severity } from '../model/vuln.js';
 import {
   cvssBand,
@@ -105,7 +105,8 @@ function vulnerability(result: ScanResult, f: Finding, bomRef: string): Json {
   return v;
 }
 
-export function scanCycloneDxDocument(result: ScanResult, opts: ScanReportOptions = {}): Json {
+/** The scan report as a CycloneDX document without its serial number. */
+function scanCycloneDxContent(result: ScanResult, opts: ScanReportOptions): Json {
   const version = opts.cyclonedxVersion ?? '1.6';
   const createdAt = new Date(result.createdAt);
   const doc = cycloneDxContent(result.inventory, { version, clock: { now: () => createdAt } });
@@ -124,10 +125,14 @@ export function scanCycloneDxDocument(result: ScanResult, opts: ScanReportOption
     props.push({ name: 'drydock:distro:supported', value: String(result.distroStatus.supported) });
     if (result.distroStatus.eolDate) props.push({ name: 'drydock:distro:eolDate', value: result.distroStatus.eolDate });
   }
-  // a report BOM names different content than the plain SBOM: its serial hashes the vulnerabilities too
-  return withContentSerial({ ...doc, metadata: { ...metadata, properties: props }, vulnerabilities });
+  return { ...doc, metadata: { ...metadata, properties: props }, vulnerabilities };
+}
+
+// a report BOM names different content than the plain SBOM: its serial hashes the vulnerabilities too
+export function scanCycloneDxDocument(result: ScanResult, opts: ScanReportOptions = {}): Json {
+  return withContentSerial(scanCycloneDxContent(result, opts));
 }
 
 export function encodeScanCycloneDx(result: ScanResult, opts: ScanReportOptions = {}): string {
-  return JSON.stringify(scanCycloneDxDocument(result, opts), null, 2) + '\n';
+  return serialiseCycloneDx(scanCycloneDxContent(result, opts));
 }

@@ -178,20 +178,36 @@ export function cycloneDxContent(inv: Inventory, opts: CycloneDxOptions = {}): J
   };
 }
 
-/** members every document of a version has alike: left out of the serial number's hash */
-const FIXED_MEMBERS = new Set(['$schema', 'bomFormat', 'serialNumber', 'version']);
+/** the first occurrence of `find` in `text`, which must come before `before`, replaced */
+function replaceHead(text: string, find: string, replacement: string, before: string): string {
+  const at = text.indexOf(find);
+  if (at < 0 || at > text.indexOf(before)) throw new DrydockError('INTERNAL', `CycloneDX serialisation: ${find} is not where it belongs`);
+  return text.slice(0, at) + replacement + text.slice(at + find.length);
+}
 
 /**
- * Sets the serial number of a complete CycloneDX document: a name-based UUID of everything in it but
- * the fixed members and the timestamp, so it names the content. For the SBOM and for documents built
- * on it (the scan report adds vulnerabilities, so it gets a serial of its own).
+ * Serialises a complete CycloneDX document (JSON, 2-space indent) and sets its serial number: a
+ * name-based UUID of that text with the serial number and metadata.timestamp empty, so the serial
+ * names the content and the document is serialised once. For the SBOM and for documents built on it
+ * (the scan report adds vulnerabilities, so it gets a serial of its own).
  */
+export function serialiseCycloneDx(doc: Json): string {
+  const metadata = doc.metadata as Json;
+  const ts = metadata.timestamp;
+  if (typeof ts !== 'string') throw new DrydockError('INTERNAL', 'CycloneDX serialisation: metadata.timestamp is missing');
+  doc.serialNumber = '';
+  metadata.timestamp = '';
+  const blank = JSON.stringify(doc, null, 2) + '\n';
+  doc.serialNumber = `urn:uuid:${contentUuid(blank)}`;
+  metadata.timestamp = ts;
+  // both members come first: the serial number before metadata, the timestamp first in it
+  const text = replaceHead(blank, '"serialNumber": ""', `"serialNumber": ${JSON.stringify(doc.serialNumber)}`, '"metadata"');
+  return replaceHead(text, '"timestamp": ""', `"timestamp": ${JSON.stringify(ts)}`, '"tools"');
+}
+
+/** Sets the serial number of a complete CycloneDX document (as serialiseCycloneDx does), for callers that want the object. */
 export function withContentSerial(doc: Json): Json {
-  const hashed: Json = {};
-  for (const [k, v] of Object.entries(doc)) {
-    if (!FIXED_MEMBERS.has(k)) hashed[k] = k === 'metadata' ? { ...(v as Json), timestamp: undefined } : v;
-  }
-  doc.serialNumber = `urn:uuid:${contentUuid(JSON.stringify(hashed))}`;
+  serialiseCycloneDx(doc);
   return doc;
 }
 
@@ -201,5 +217,5 @@ export function cycloneDxDocument(inv: Inventory, opts: CycloneDxOptions = {}): 
 }
 
 export function encodeCycloneDx(inv: Inventory, opts: CycloneDxOptions = {}): string {
-  return JSON.stringify(cycloneDxDocument(inv, opts), null, 2) + '\n';
+  return serialiseCycloneDx(cycloneDxContent(inv, opts));
 }

@@ -12,6 +12,7 @@ import type { Inventory } from '../model/index.js';
 import { encodeCycloneDx, encodeNativeJson, encodeSpdx, encodeTable, spdxId } from './index.js';
 import { L0, L1, sampleInventory } from './testdata/sample-inventory.js';
 import { cyclonedxValidator, spdxValidator } from './testdata/schemas.js';
+import { cycloneDxDocument } from './cyclonedx.js';
 
 const TESTDATA = join(import.meta.dirname, 'testdata');
 const clock: Clock = { now: () => new Date('2024-05-06T07:08:09.123Z') };
@@ -80,6 +81,12 @@ describe('CycloneDX', () => {
     const inv = sampleInventory();
     inv.packages[0]!.version = '9.9';
     expect(JSON.parse(encodeCycloneDx(inv, { clock })).serialNumber).not.toBe(a.serialNumber);
+    // the document object (attestations, the server) carries the serial of the text, and the text is
+    // exactly that object serialised
+    const text = encodeCycloneDx(sampleInventory(), { clock });
+    const obj = cycloneDxDocument(sampleInventory(), { clock });
+    expect(obj.serialNumber).toBe(a.serialNumber);
+    expect(JSON.stringify(obj, null, 2) + '\n').toBe(text);
   });
 
   it('SOURCE_DATE_EPOCH sets the timestamp', () => {

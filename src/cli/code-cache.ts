@@ -33,7 +33,7 @@ import { Script } from 'node:vm';
 interface CompilingModule {
   exports: unknown;
   require(id: string): unknown;
-  _compile(content: string, filename: string): unknown;
+  _compile(content: string, filename: string, format?: string): unknown;
 }
 
 interface Pending {
@@ -96,6 +96,11 @@ export function codeCacheDir(opts: CodeCacheOptions): string | undefined {
     return undefined;
   }
   const flags = [opts.v8Flags, ...process.execArgv, env.NODE_OPTIONS ?? ''].join(' ');
+  // a policy manifest checks the integrity of what Node's loader compiles: never go around it
+  if (flags.includes('--experimental-policy')) {
+    codeCacheStats.off = '--experimental-policy';
+    return undefined;
+  }
   const key = `${process.version}-${createHash('sha256').update(`${process.arch}\0${opts.build}\0${flags}`).digest('hex').slice(0, 16)}`;
   const root = join(opts.cacheDir, 'code');
   const dir = join(root, key);
@@ -176,15 +181,20 @@ function requireFor(mod: CompilingModule): NodeJS.Require {
  * off or its directory cannot be used. Must run before the first chunk loads.
  */
 export function installCodeCache(opts: CodeCacheOptions): boolean {
+  const debug = !!(opts.env ?? process.env).DRYDOCK_CODE_CACHE_DEBUG;
   const dir = codeCacheDir(opts);
-  if (!dir) return false;
+  if (!dir) {
+    if (debug) process.stderr.write(`drydock: code cache off: ${codeCacheStats.off}\n`);
+    return false;
+  }
   const prefixes = opts.roots.map((r) => (r.endsWith(sep) ? r : r + sep));
   const pending: Pending[] = [];
   const proto = (Module as unknown as { prototype: CompilingModule }).prototype;
   const original = proto._compile;
-  proto._compile = function compile(this: CompilingModule, content: string, filename: string): unknown {
-    // import() needs a callback a cached script does not get back on Node 20; leave such modules to Node
-    if (!prefixes.some((p) => filename.startsWith(p)) || DYNAMIC_IMPORT.test(content)) return original.call(this, content, filename);
+  proto._compile = function compile(this: CompilingModule, content: string, filename: string, format?: string): unknown {
+    // ES modules (require(esm)) and modules that call import() (a script compiled from a cache does
+    // not get its dynamic-import callback back on Node 20) are Node's
+    if (format === 'module' || !prefixes.some((p) => filename.startsWith(p)) || DYNAMIC_IMPORT.test(content)) return original.call(this, content, filename, format);
     const file = join(dir, `${createHash('sha256').update(content).digest('hex').slice(0, 40)}.v8`);
     let cachedData: Buffer | undefined;
     try {
@@ -196,7 +206,7 @@ export function installCodeCache(opts: CodeCacheOptions): boolean {
     try {
       script = new Script(Module.wrap(content), { filename, ...(cachedData ? { cachedData } : {}) });
     } catch {
-      return original.call(this, content, filename); // Node reports the syntax error, or loads it as it would
+      return original.call(this, content, filename, format); // Node reports the syntax error, or loads it as an ES module
     }
     if (cachedData && !script.cachedDataRejected) codeCacheStats.hits++;
     else {
@@ -216,7 +226,7 @@ export function installCodeCache(opts: CodeCacheOptions): boolean {
         // a full disk or a removed directory: the next run compiles from source again
       }
     }
-    if (process.env.DRYDOCK_CODE_CACHE_DEBUG) process.stderr.write(`drydock: code cache ${JSON.stringify(codeCacheStats)}\n`);
+    if (debug) process.stderr.write(`drydock: code cache ${JSON.stringify(codeCacheStats)}\n`);
   });
   return true;
 }

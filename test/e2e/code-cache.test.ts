@@ -5,6 +5,7 @@
  */
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CodeCacheStats } from '../../src/cli/code-cache.js';
@@ -90,8 +91,9 @@ describe('code cache of the CLI', () => {
       const run = await runCli(['--version'], { env });
       expect(run.code).toBe(0);
       const st = stats(run.stderr);
-      // not installed: no statistics line at all, and nothing read or written
+      // not installed: no statistics, nothing read or written, and the reason when asked
       expect(st).toBeUndefined();
+      expect(run.stderr).toContain(`drydock: code cache off: ${s.dir} is not private to this user`);
       expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     } finally {
       chmodSync(s.dir!, 0o700);
@@ -103,14 +105,59 @@ describe('code cache of the CLI', () => {
     const run = await runCli(['--version'], { env: offEnv });
     expect(run.code).toBe(0);
     expect(stats(run.stderr)).toBeUndefined();
+    expect(run.stderr).toContain('drydock: code cache off: DRYDOCK_CODE_CACHE');
     expect(() => readdirSync(join(root, 'off', 'cache', 'drydock', 'code'))).toThrow(/ENOENT/);
     // a cache directory that cannot be made: the command runs as without a cache
     const blocked = await runCli(['--version'], { env: { ...env, XDG_CACHE_HOME: '/dev/null/cache' } });
     expect(blocked.code).toBe(0);
     expect(stats(blocked.stderr)).toBeUndefined();
+    expect(blocked.stderr).toMatch(/drydock: code cache off: \/dev\/null\/cache\/drydock\/code\/.*ENOTDIR/);
+    // nor under a policy manifest, which checks what Node's own loader compiles
+    const policy = join(root, 'policy.json');
+    writeFileSync(policy, JSON.stringify({ resources: {}, onerror: 'log' }));
+    const withPolicy = await runCli(['--version'], { env: { ...env, NODE_OPTIONS: `--experimental-policy=${policy}` } });
+    expect(withPolicy.stderr).toContain('drydock: code cache off: --experimental-policy');
     const server = await runCli(['server', '--help'], { env: sandboxEnv(join(root, 'server'), { DRYDOCK_CODE_CACHE_DEBUG: '1' }) });
     expect(server.code).toBe(0);
-    expect(stats(server.stderr)).toBeUndefined();
+    expect(server.stderr).not.toContain('code cache');
+  });
+
+  it('leaves ES modules, modules that import() and modules outside its roots to Node', () => {
+    const dir = join(root, 'mods');
+    const outside = join(root, 'outside');
+    mkdirSync(dir);
+    mkdirSync(outside);
+    writeFileSync(join(dir, 'a.cjs'), 'exports.v = "cjs:" + require("./b.cjs").v;');
+    writeFileSync(join(dir, 'b.cjs'), 'exports.v = "b";');
+    writeFileSync(join(dir, 'm.mjs'), 'export const v = "esm";'); // require(esm): format 'module'
+    // an ES module without import or export: compiled as a script, it would see require
+    writeFileSync(join(dir, 'n.mjs'), 'globalThis.seenRequire = typeof require;');
+    writeFileSync(join(dir, 'd.cjs'), 'exports.v = "dyn"; exports.load = () => import("node:os");');
+    writeFileSync(join(outside, 'o.cjs'), 'exports.v = "outside";');
+    const script = `
+      import { createRequire } from 'node:module';
+      import { codeCacheStats, installCodeCache } from ${JSON.stringify(join(import.meta.dirname, '../../dist/cli/code-cache.js'))};
+      installCodeCache({ cacheDir: ${JSON.stringify(join(root, 'mods-cache'))}, roots: [${JSON.stringify(dir)}], v8Flags: '', build: 'test' });
+      const req = createRequire(${JSON.stringify(join(dir, 'x.cjs'))});
+      const d = req('./d.cjs');
+      const os = await d.load();
+      req('./n.mjs');
+      const got = [req('./a.cjs').v, req('./m.mjs').v, d.v, typeof os.cpus, req('../outside/o.cjs').v, globalThis.seenRequire];
+      process.stdout.write(JSON.stringify({ got, stats: codeCacheStats }));
+    `;
+    mkdirSync(join(root, 'mods-cache'), { mode: 0o700 });
+    const run = () => {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, DRYDOCK_CODE_CACHE: '' } });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { got: string[]; stats: Stats };
+    };
+    const first = run();
+    expect(first.got).toEqual(['cjs:b', 'esm', 'dyn', 'function', 'outside', 'undefined']);
+    // a.cjs and b.cjs only: m.mjs and n.mjs are ES modules, d.cjs calls import(), o.cjs is outside the roots
+    expect(first.stats).toMatchObject({ hits: 0, misses: 2, written: 0 }); // written at exit
+    const second = run();
+    expect(second.got).toEqual(first.got);
+    expect(second.stats).toMatchObject({ hits: 2, misses: 0 });
   });
 
   it('gives the same output with and without it, dynamic imports included', async () => {

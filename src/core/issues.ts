@@ -17,6 +17,11 @@ export interface Issue {
   layer?: string;
 }
 
+/** The order issues are reported in: by layer, path, code, then message (code units, reproducible). */
+export function compareIssues(a: Pick<Issue, 'layer' | 'path' | 'code' | 'message'>, b: Pick<Issue, 'layer' | 'path' | 'code' | 'message'>): number {
+  return byString(a.layer ?? '', b.layer ?? '') || byString(a.path ?? '', b.path ?? '') || byString(a.code, b.code) || byString(a.message, b.message);
+}
+
 export class IssueLog {
   readonly #issues: Issue[] = [];
   #onIssue: ((i: Issue) => void) | undefined;
@@ -37,12 +42,6 @@ export class IssueLog {
 
   /** Sorted copy, for reproducible output. */
   sorted(): Issue[] {
-    return [...this.#issues].sort(
-      (a, b) =>
-        byString(a.layer ?? '', b.layer ?? '') ||
-        byString(a.path ?? '', b.path ?? '') ||
-        byString(a.code, b.code) ||
-        byString(a.message, b.message),
-    );
+    return [...this.#issues].sort(compareIssues);
   }
 }

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { byString } from '../core/compare.js';
 
 const require = createRequire(import.meta.url);
 
@@ -13,11 +14,7 @@ const COLLATOR_CHECKED = new Set(['2.0.1']);
 /** A stand-in for Intl.Collator that compares by code units (what packageurl-js gets while it loads). */
 function CodeUnitCollator(): { compare: (a: unknown, b: unknown) => number } {
   return {
-    compare: (a, b) => {
-      const x = String(a);
-      const y = String(b);
-      return x < y ? -1 : x > y ? 1 : 0;
-    },
+    compare: (a, b) => byString(String(a), String(b)),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
+import { byString } from '../core/compare.js';
 import type { LayerRef } from '../model/package.js';
 import type { CvssScore, Finding, FindingPackage, ScanResult, Severity } from '../model/vuln.js';
 import { SEVERITY_ORDER } from '../model/vuln.js';
@@ -30,17 +31,14 @@ export function compareRisk(a: Finding, b: Finding): number {
     severityRank(b.severity) - severityRank(a.severity) ||
     Number(b.kev !== undefined) - Number(a.kev !== undefined) ||
     (b.epss?.score ?? -1) - (a.epss?.score ?? -1) ||
-    cmp(a.id, b.id) ||
-    cmp(packageName(a.package), packageName(b.package)) ||
-    cmp(a.package.version, b.package.version) ||
-    cmp(packagePath(a.package) ?? '', packagePath(b.package) ?? '') ||
-    cmp(a.package.id, b.package.id)
+    byString(a.id, b.id) ||
+    byString(packageName(a.package), packageName(b.package)) ||
+    byString(a.package.version, b.package.version) ||
+    byString(packagePath(a.package) ?? '', packagePath(b.package) ?? '') ||
+    byString(a.package.id, b.package.id)
   );
 }
 
-export function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** The findings a report shows, in risk order: active ones, and suppressed ones apart. */
 export function partition(result: ScanResult): { active: Finding[]; suppressed: Finding[] } {

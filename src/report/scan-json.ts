@@ -5,7 +5,9 @@
  * under `suppressed`, so the same result always encodes to the same bytes.
  */
 import type { ScanResult } from '../model/vuln.js';
-import { cmp, partition, severityCounts } from './scan-common.js';
+import { byString } from '../core/compare.js';
+import { compareIssues } from '../core/issues.js';
+import { partition, severityCounts } from './scan-common.js';
 
 /** Bumped when a field changes meaning or disappears; new fields do not bump it. */
 export const SCAN_JSON_SCHEMA_VERSION = '1.0.0';
@@ -50,7 +52,7 @@ function ordered(v: unknown, shape?: string): unknown {
   const o = v as Record<string, unknown>;
   const s = shape ? SHAPES[shape] : undefined;
   const known = s?.keys ?? [];
-  const rest = Object.keys(o).filter((k) => !known.includes(k)).sort(cmp);
+  const rest = Object.keys(o).filter((k) => !known.includes(k)).sort(byString);
   const out: Record<string, unknown> = {};
   for (const k of [...known, ...rest]) {
     if (o[k] === undefined) continue;
@@ -74,9 +76,7 @@ export function scanReportJsonValue(result: ScanResult): Record<string, unknown>
       summary: { total: active.length, suppressed: suppressed.length, bySeverity },
       findings: active,
       suppressed,
-      issues: [...result.issues].sort(
-        (a, b) => cmp(a.layer ?? '', b.layer ?? '') || cmp(a.path ?? '', b.path ?? '') || cmp(a.code, b.code) || cmp(a.message, b.message),
-      ),
+      issues: [...result.issues].sort(compareIssues),
     },
     'report',
   ) as Record<string, unknown>;

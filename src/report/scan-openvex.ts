@@ -4,10 +4,11 @@
  * as subcomponent; findings are "affected" with an action statement, suppressed findings carry the
  * VEX status (and justification) that suppressed them. The document @id is derived from content.
  */
+import { byString } from '../core/compare.js';
 import { packageUrl } from '../model/purl.js';
 import { contentUuid, imagePurl } from '../sbom/common.js';
 import type { Finding, FindingPackage, ScanResult } from '../model/vuln.js';
-import { cmp, openVexJustification, recommendation, statusFindings, vexStatus, type ScanReportOptions } from './scan-common.js';
+import { openVexJustification, recommendation, statusFindings, vexStatus, type ScanReportOptions } from './scan-common.js';
 
 type Json = Record<string, unknown>;
 
@@ -44,7 +45,7 @@ export function scanOpenVexDocument(result: ScanResult, opts: ScanReportOptions 
   const image = imagePurl(result.inventory);
   const statements = statusFindings(result, opts)
     .map((f) => ({ s: statement(f, image), key: [f.id, packageIri(f.package), f.package.id] }))
-    .sort((a, b) => cmp(a.key[0]!, b.key[0]!) || cmp(a.key[1]!, b.key[1]!) || cmp(a.key[2]!, b.key[2]!))
+    .sort((a, b) => byString(a.key[0]!, b.key[0]!) || byString(a.key[1]!, b.key[1]!) || byString(a.key[2]!, b.key[2]!))
     .map((x) => x.s);
   const tooling = `${result.descriptor.name}/${result.descriptor.version}`;
   const id = `urn:uuid:${contentUuid(JSON.stringify({ context: OPENVEX_CONTEXT, tooling, statements }))}`;

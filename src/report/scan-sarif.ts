@@ -4,9 +4,9 @@
  * relative to the image root), the image itself as a logical location, and a partial fingerprint
  * that does not change with the installed version or between runs.
  */
+import { byString } from '../core/compare.js';
 import type { Finding, ScanResult, Severity } from '../model/vuln.js';
 import {
-  cmp,
   findingFingerprint,
   fixedText,
   layerOfFinding,
@@ -127,7 +127,7 @@ export function encodeScanSarif(scan: ScanResult, opts: ScanReportOptions = {}):
     if (list) list.push(f);
     else byId.set(f.id, [f]);
   }
-  const ids = [...byId.keys()].sort(cmp);
+  const ids = [...byId.keys()].sort(byString);
   const index = new Map(ids.map((id, i) => [id, i]));
   const image = targetName(scan);
   const run: Json = {

@@ -128,5 +128,3 @@ export function topLevel(inv: Inventory): Set<string> {
   }
   return ids;
 }
-
-export { byString } from '../core/compare.js';

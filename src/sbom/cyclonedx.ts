@@ -7,8 +7,8 @@
  */
 import { DrydockError } from '../core/errors.js';
 import type { Inventory, Package } from '../model/package.js';
+import { byString } from '../core/compare.js';
 import {
-  byString,
   classifyLicense,
   contentUuid,
   imagePurl,
@@ -145,8 +145,10 @@ function dependencies(inv: Inventory, hasOs: boolean): Json[] {
   return out;
 }
 
-/** The CycloneDX BOM as a plain object, for encoders that extend it (the scan report adds `vulnerabilities`). */
-/** The SBOM document without its serial number (withContentSerial sets it). */
+/**
+ * The CycloneDX BOM as a plain object without its serial number (serialiseCycloneDx or
+ * withContentSerial sets it), for encoders that extend it (the scan report adds `vulnerabilities`).
+ */
 export function cycloneDxContent(inv: Inventory, opts: CycloneDxOptions = {}): Json {
   const version = opts.version ?? '1.6';
   if (!(CYCLONEDX_VERSIONS as readonly string[]).includes(version)) throw new DrydockError('FORMAT_UNSUPPORTED', `unsupported CycloneDX version ${version}; use one of ${CYCLONEDX_VERSIONS.join(', ')}`);

@@ -3,7 +3,7 @@
  * (one line per package: NAME VERSION TYPE LAYER PATH, sorted).
  */
 import type { Inventory, Package } from '../model/package.js';
-import { byString } from './common.js';
+import { byString } from '../core/compare.js';
 
 const ORDER: Record<string, readonly string[]> = {
   inventory: ['source', 'distro', 'packages', 'relationships', 'issues', 'descriptor'],

@@ -4,8 +4,8 @@
  * namespace from a hash of the content, `created` from the injected clock.
  */
 import type { Inventory, Package, RelationshipType } from '../model/package.js';
+import { byString } from '../core/compare.js';
 import {
-  byString,
   classifyLicense,
   contentUuid,
   imagePurl,

@@ -4,7 +4,7 @@
  * with content-derived ids. Pure: imports only core/ and model/.
  */
 import { DrydockError } from '../../core/errors.js';
-import type { Issue } from '../../core/issues.js';
+import { compareIssues, type Issue } from '../../core/issues.js';
 import { comparePackages, packageId } from '../../model/ids.js';
 import type { Distro, Inventory, InventorySource, LayerRef, Location, Package, PackageMetadata, PackageType, Relationship, RelationshipType } from '../../model/package.js';
 import { byString } from '../../core/compare.js';
@@ -276,10 +276,8 @@ export function finish(
   }
   for (const p of byId.values()) if (p.ownedBy && !byId.has(p.ownedBy)) delete p.ownedBy;
   const packages = [...byId.values()].sort(comparePackages);
-  const relationships = [...relMap.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, r]) => r);
-  const issues = [...extraIssues, ...ctx.issues].sort(
-    (a, b) => byString(a.layer ?? '', b.layer ?? '') || byString(a.path ?? '', b.path ?? '') || byString(a.code, b.code) || byString(a.message, b.message),
-  );
+  const relationships = [...relMap.entries()].sort((a, b) => byString(a[0], b[0])).map(([, r]) => r);
+  const issues = [...extraIssues, ...ctx.issues].sort(compareIssues);
   // the image's layers: as the document lists them, else those the packages name
   let layers = base.source.layers;
   if (!layers.length) {

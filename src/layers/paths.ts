@@ -38,6 +38,8 @@ export function normaliseEntryPath(name: string): string | null {
  * at the root, like the kernel does for "/..".
  */
 export function normaliseQueryPath(p: string): string {
+  // most paths asked for are already normal: absolute, no empty, "." or ".." segment, no trailing "/"
+  if (p.charCodeAt(0) === 47 && !p.includes('//') && !p.includes('/.') && (p.length === 1 || p.charCodeAt(p.length - 1) !== 47)) return p;
   const out: string[] = [];
   for (const seg of p.split('/')) {
     if (seg === '' || seg === '.') continue;

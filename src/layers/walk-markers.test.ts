@@ -34,6 +34,34 @@ describe('MarkerScanner', () => {
     s.write(Buffer.from('..xyz'));
     expect(s.done).toBe(true);
   });
+
+  it('agrees with indexOf over the whole stream, for long markers found by a probe and for short ones', () => {
+    // a long marker searched by its probe "Go buil", decoys holding the probe or most of the marker,
+    // and a short marker searched as it is; random chunkings, from a fixed seed
+    const markers = [MARK, Buffer.from('.dep-v0', 'latin1'), Buffer.from('\x00\x00\xffZZZZZZZZ', 'latin1')];
+    const pieces = [MARK, MARK.subarray(1), MARK.subarray(0, 12), Buffer.from('Go buil'), Buffer.from('.dep-v'), Buffer.from('ZZZZZZZZ'), Buffer.from('\x00\xffZZZZZZZZ', 'latin1')];
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let round = 0; round < 300; round++) {
+      const parts: Buffer[] = [];
+      for (let k = rand(6); k > 0; k--) {
+        parts.push(Buffer.from(Array.from({ length: rand(40) }, () => rand(256))));
+        if (rand(3) > 0) parts.push(pieces[rand(pieces.length)]!);
+      }
+      if (rand(4) === 0) parts.push(markers[rand(markers.length)]!);
+      const whole = Buffer.concat(parts);
+      const s = new MarkerScanner(markers);
+      for (let at = 0; at < whole.length; ) {
+        const n = 1 + rand(24);
+        s.write(whole.subarray(at, at + n));
+        at += n;
+      }
+      markers.forEach((m, i) => expect(s.found(i), `round ${round}, marker ${i}`).toBe(whole.indexOf(m) >= 0));
+    }
+  });
 });
 
 describe('layer walk with content markers', () => {

@@ -18,6 +18,7 @@ import { parseTarget } from '../image/target.js';
 import type { OpenImageOptions, ResolvedImage, Target, TargetKind } from '../image/types.js';
 import { buildImageFilesystem, type ImageFilesystem } from '../layers/filesystem.js';
 import { compileSelectors } from '../layers/selectors.js';
+import { normaliseQueryPath } from '../layers/paths.js';
 import type { FileMeta } from '../layers/types.js';
 import { comparePackages } from '../model/ids.js';
 import type { Distro, Inventory, LayerRef, Location, Package, Relationship } from '../model/package.js';
@@ -196,13 +197,18 @@ export function postProcess(packages: Package[], relationships: Relationship[], 
     if (ref) p.introducedBy = { ...ref };
   }
 
-  // ownership: an OS package listing the file a language package was found in
+  // ownership: an OS package listing the file a language package (or a classifier finding) was found
+  // in; OS packages list tens of thousands of files, so only the paths asked about are looked up
+  const wanted = new Set<string>();
+  for (const p of out) if (!OS_TYPES.has(p.type)) for (const l of p.locations) wanted.add(l.path);
   const owner = new Map<string, string>();
-  for (const p of out) {
-    if (!OS_TYPES.has(p.type) || !p.metadata || !('files' in p.metadata) || !Array.isArray(p.metadata.files)) continue;
-    for (const f of p.metadata.files as { path: string }[]) {
-      const path = posix.normalize('/' + f.path);
-      if (!owner.has(path)) owner.set(path, p.id);
+  if (wanted.size > 0) {
+    for (const p of out) {
+      if (!OS_TYPES.has(p.type) || !p.metadata || !('files' in p.metadata) || !Array.isArray(p.metadata.files)) continue;
+      for (const f of p.metadata.files as { path: string }[]) {
+        const path = normaliseQueryPath(f.path.charCodeAt(0) === 47 ? f.path : '/' + f.path);
+        if (wanted.has(path) && !owner.has(path)) owner.set(path, p.id);
+      }
     }
   }
   // a runtime found by a file classifier in a file an OS package installed is that package,

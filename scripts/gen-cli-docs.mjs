@@ -7,13 +7,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const { renderCliDoc } = await import(new URL('../dist/cli/docs.js', import.meta.url).href).catch((e) => {
+const { renderCliDoc, generatedCliDocs } = await import(new URL('../dist/cli/docs.js', import.meta.url).href).catch((e) => {
   console.error(`gen-cli-docs: cannot load dist/cli/docs.js (run npm run build first): ${e.message}`);
   process.exit(2);
 });
 const file = `${root}docs/cli.md`;
 const doc = readFileSync(file, 'utf8');
-const next = renderCliDoc(doc);
+const next = renderCliDoc(doc, await generatedCliDocs());
 if (process.argv.includes('--check')) {
   if (next !== doc) {
     console.error('docs/cli.md is stale: run npm run build && node scripts/gen-cli-docs.mjs');

@@ -145,8 +145,8 @@ function formatMatrix(commands: Command[]): string {
 }
 
 /** The generated blocks of docs/cli.md, by marker name. */
-export function generatedCliDocs(): Record<string, string> {
-  const program = buildProgram();
+export async function generatedCliDocs(): Promise<Record<string, string>> {
+  const program = await buildProgram();
   const commands = [...program.commands]
     .filter((c) => c.name() !== 'help')
     .flatMap(runnable)
@@ -157,7 +157,7 @@ export function generatedCliDocs(): Record<string, string> {
 }
 
 /** Replaces every `<!-- BEGIN GENERATED name -->...<!-- END GENERATED name -->` block of `doc`. */
-export function renderCliDoc(doc: string, blocks: Record<string, string> = generatedCliDocs()): string {
+export function renderCliDoc(doc: string, blocks: Record<string, string>): string {
   let out = doc;
   for (const [name, body] of Object.entries(blocks)) {
     const begin = `<!-- BEGIN GENERATED ${name} (scripts/gen-cli-docs.mjs) -->`;

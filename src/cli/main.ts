@@ -2,24 +2,9 @@
 import { Command, CommanderError } from 'commander';
 import { DrydockError, EXIT } from '../core/errors.js';
 import { setTempGuard } from '../core/temp.js';
-import { attestCommands } from './commands/attest.js';
-import { attestBlobCommands } from './commands/attest-blob.js';
-import { signBlobCommand, verifyBlobCommand } from './commands/blob.js';
-import { catalogersCommand } from './commands/catalogers.js';
-import { convertCommand } from './commands/convert.js';
-import { copyCommand } from './commands/copy.js';
-import { dbCommand } from './commands/db.js';
-import { inspectCommand } from './commands/inspect.js';
-import { keysCommands } from './commands/keys.js';
-import { driftCommand, psCommand } from './commands/runtime.js';
-import { serverCommand, workerCommand } from './commands/server.js';
-import { agentCommand } from './commands/agent.js';
-import { sbomCommand } from './commands/sbom.js';
-import { scanCommand } from './commands/scan.js';
-import { cleanCommand, signCommand, treeCommand, verifyCommand } from './commands/sign.js';
 import { reportError } from './context.js';
 import { TARGET_HELP } from './help.js';
-import { LONG_RUNNING } from './long-running.js';
+import { commandName, LONG_RUNNING } from './long-running.js';
 import { drydockVersion } from './version.js';
 
 /**
@@ -53,7 +38,55 @@ export function isLongRunning(program: Command, action: Command): boolean {
   return LONG_RUNNING.has(top.name());
 }
 
-export function buildProgram(): Command {
+/**
+ * The top-level commands, by the names each module defines, loaded on use: a run loads only the
+ * module of the command it names (its chunk, and what that chunk imports), not the other twenty.
+ */
+const COMMAND_MODULES: readonly { names: readonly string[]; load: () => Promise<Command[]> }[] = [
+  { names: ['inspect'], load: async () => [(await import('./commands/inspect.js')).inspectCommand()] },
+  { names: ['copy'], load: async () => [(await import('./commands/copy.js')).copyCommand()] },
+  { names: ['sbom'], load: async () => [(await import('./commands/sbom.js')).sbomCommand()] },
+  { names: ['catalogers'], load: async () => [(await import('./commands/catalogers.js')).catalogersCommand()] },
+  { names: ['convert'], load: async () => [(await import('./commands/convert.js')).convertCommand()] },
+  { names: ['scan'], load: async () => [(await import('./commands/scan.js')).scanCommand()] },
+  { names: ['db'], load: async () => [(await import('./commands/db.js')).dbCommand()] },
+  { names: ['generate-key-pair', 'import-key-pair', 'public-key'], load: async () => (await import('./commands/keys.js')).keysCommands() },
+  {
+    names: ['sign', 'verify', 'tree', 'clean'],
+    load: async () => {
+      const m = await import('./commands/sign.js');
+      return [m.signCommand(), m.verifyCommand(), m.treeCommand(), m.cleanCommand()];
+    },
+  },
+  {
+    names: ['sign-blob', 'verify-blob'],
+    load: async () => {
+      const m = await import('./commands/blob.js');
+      return [m.signBlobCommand(), m.verifyBlobCommand()];
+    },
+  },
+  { names: ['attest', 'verify-attestation', 'download'], load: async () => (await import('./commands/attest.js')).attestCommands() },
+  { names: ['attest-blob', 'verify-blob-attestation'], load: async () => (await import('./commands/attest-blob.js')).attestBlobCommands() },
+  { names: ['ps', 'drift'], load: async () => (await import('./commands/runtime.js')).runtimeCommands() },
+  {
+    names: ['server', 'worker'],
+    load: async () => {
+      const m = await import('./commands/server.js');
+      return [m.serverCommand(), m.workerCommand()];
+    },
+  },
+  { names: ['agent'], load: async () => [(await import('./commands/agent.js')).agentCommand()] },
+];
+
+/** Every top-level command name, as COMMAND_MODULES lists them. */
+export const COMMAND_NAMES: readonly string[] = COMMAND_MODULES.flatMap((m) => m.names);
+
+/**
+ * The program. With `only` (a command line's command name, long-running.ts commandName), just the
+ * module defining that command is loaded; without it, or for a name no module defines (help, a typo
+ * commander should answer with "did you mean"), every command.
+ */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('drydock')
     .description('Container security: image inventory, SBOMs, vulnerability scanning, signing and attestation.')
     .version(drydockVersion(), '-v, --version')
@@ -66,21 +99,8 @@ export function buildProgram(): Command {
       if (isLongRunning(program, action)) return; // they stop on signals themselves (waitForSignal)
       exitOnSignals();
     });
-  program.addCommand(inspectCommand());
-  program.addCommand(copyCommand());
-  program.addCommand(sbomCommand());
-  program.addCommand(catalogersCommand());
-  program.addCommand(convertCommand());
-  program.addCommand(scanCommand());
-  program.addCommand(dbCommand());
-  for (const c of keysCommands()) program.addCommand(c);
-  for (const c of [signCommand(), verifyCommand(), treeCommand(), cleanCommand(), signBlobCommand(), verifyBlobCommand()]) program.addCommand(c);
-  for (const c of [...attestCommands(), ...attestBlobCommands()]) program.addCommand(c);
-  program.addCommand(psCommand());
-  program.addCommand(driftCommand());
-  program.addCommand(serverCommand());
-  program.addCommand(workerCommand());
-  program.addCommand(agentCommand());
+  const named = COMMAND_MODULES.find((m) => only !== undefined && m.names.includes(only));
+  for (const m of named ? [named] : COMMAND_MODULES) for (const c of await m.load()) program.addCommand(c);
   // every (sub)command: usage errors become exceptions so the exit code contract holds
   const override = (c: Command) => {
     c.exitOverride();
@@ -91,7 +111,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(commandName(argv));
   try {
     await program.parseAsync(argv);
     return EXIT.ok;

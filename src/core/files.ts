@@ -44,3 +44,17 @@ export async function readRegularFile(path: string): Promise<Buffer> {
     await fh.close();
   }
 }
+
+/** Up to `length` bytes at `offset` of an open file of `size` bytes (fewer at its end, none past it). */
+export async function readRangeOf(fh: FileHandle, offset: number, length: number, size: number): Promise<Buffer> {
+  const end = Math.min(offset + length, size);
+  if (end <= offset) return Buffer.alloc(0);
+  const out = Buffer.allocUnsafe(end - offset);
+  let got = 0;
+  while (got < out.length) {
+    const { bytesRead } = await fh.read(out, got, out.length - got, offset + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got === out.length ? out : out.subarray(0, got);
+}

@@ -16,11 +16,10 @@ import {
   DEFAULT_MAX_MANIFEST_BYTES,
   dockerLayerMediaType,
   parseImageConfig,
-  readLimited,
   sniffCompression,
   validateDescriptor,
 } from './manifest.js';
-import { archiveBinding, indexTar, memberStream, readMember, resolveMember, type ArchiveOptions, type TarIndex, type TarMember } from './oci-archive.js';
+import { archiveBinding, indexTar, memberStream, readMember, readMemberBytes, resolveMember, type ArchiveOptions, type TarIndex, type TarMember } from './oci-archive.js';
 import { normalizeReference } from './target.js';
 
 interface ArchiveImage {
@@ -158,7 +157,7 @@ export class DockerArchiveReader implements ImageReader {
     if (configMember.size > this.#max) {
       throw new DrydockError('MANIFEST_INVALID', `${this.#file}: config ${image.Config} is larger than the limit of ${this.#max} bytes`);
     }
-    const configBytes = await readLimited(memberStream(idx, configMember), this.#max, `${this.#file}: config`);
+    const configBytes = await readMemberBytes(idx, configMember, this.#max, `${this.#file}: config`);
     const configDigest = digestOf(configBytes);
     const config = parseImageConfig(configBytes, `${this.#file}: ${image.Config}`);
     const diffIds = config.rootfs.diff_ids;
@@ -181,7 +180,7 @@ export class DockerArchiveReader implements ImageReader {
         }
         throw new DrydockError('BLOB_NOT_FOUND', `${this.#file}: layer ${i} (${path}) is missing`);
       }
-      const head = await readLimited(memberStream(idx, { ...member, size: Math.min(member.size, 4) }), 4, 'layer head');
+      const head = await readMemberBytes(idx, { ...member, size: Math.min(member.size, 4) }, 4, 'layer head');
       const compression: Compression = sniffCompression(head);
       let digest: string;
       if (compression === 'none') {

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DrydockError } from '../core/errors.js';
 import { DigestStream, verifyBytes } from '../core/digest.js';
-import { openRegularFile } from '../core/files.js';
+import { openRegularFile, readRangeOf } from '../core/files.js';
 import { rangeStream } from '../core/range-reader.js';
 import { lazyPackage } from '../core/lazy.js';
 import { replaceFile } from '../core/replace-file.js';
@@ -19,7 +19,7 @@ import { tempDirectory, type TempDirectory } from '../core/temp.js';
 import { defaultTempDir } from '../core/paths.js';
 import type { ImageReader, ImageWriter } from './transport.js';
 import type { Descriptor, RawManifest } from './types.js';
-import { DEFAULT_MAX_MANIFEST_BYTES, parseJsonObject, readLimited } from './manifest.js';
+import { DEFAULT_MAX_MANIFEST_BYTES, parseJsonObject } from './manifest.js';
 import { OciLayoutWriter, READ_CHUNK, blobRelPath, mediaTypeOfJson, selectLayoutRoot } from './oci-layout.js';
 
 export interface TarMember {
@@ -98,6 +98,7 @@ function parsePax(buf: Buffer, file: string): Record<string, string> {
 }
 
 const MAX_META = 1024 * 1024;
+const HEADER_WINDOW = 64 * 1024;
 
 /** Indexes the members of a tar file by reading its headers only. */
 export async function indexTar(file: string): Promise<TarIndex> {
@@ -113,6 +114,18 @@ export async function indexTar(file: string): Promise<TarIndex> {
     const st = await fh.stat();
     const members = new Map<string, TarMember>();
     const header = Buffer.alloc(512);
+    // headers are read through a window: the small members of a layout (oci-layout, index.json,
+    // manifests, config) sit side by side, and one read covers all their headers
+    const win = Buffer.allocUnsafe(HEADER_WINDOW);
+    let winStart = 0;
+    let winLen = 0;
+    const readHeader = async (at: number): Promise<number> => {
+      if (at < winStart || at + 512 > winStart + winLen) {
+        winStart = at;
+        winLen = (await fh.read(win, 0, HEADER_WINDOW, at)).bytesRead;
+      }
+      return win.copy(header, 0, at - winStart, Math.min(at - winStart + 512, winLen));
+    };
     let pos = 0;
     let longName: string | undefined;
     let longLink: string | undefined;
@@ -123,8 +136,7 @@ export async function indexTar(file: string): Promise<TarIndex> {
         if (pos === st.size && sawAny) break; // no end-of-archive blocks: tolerated
         throw corrupt(file, sawAny ? 'truncated tar archive' : 'not a tar archive');
       }
-      const { bytesRead } = await fh.read(header, 0, 512, pos);
-      if (bytesRead !== 512) throw corrupt(file, 'truncated tar archive');
+      if ((await readHeader(pos)) !== 512) throw corrupt(file, 'truncated tar archive');
       if (header.every((b) => b === 0)) break;
       if (!checksumOk(header, file)) throw corrupt(file, sawAny ? `bad tar header checksum at offset ${pos}` : 'not a tar archive');
       sawAny = true;
@@ -223,11 +235,39 @@ export function memberStream(index: TarIndex, m: TarMember, check?: { digest: st
   return src.pipe(ds);
 }
 
+/**
+ * A small member's bytes (oci-layout, index.json, a manifest or config) in one positional read: no
+ * stream machinery for a few hundred bytes. More than `max` bytes is MANIFEST_INVALID naming `what`.
+ */
+export async function readMemberBytes(index: TarIndex, m: TarMember, max: number, what: string): Promise<Buffer> {
+  if (m.size > max) throw new DrydockError('MANIFEST_INVALID', `${what}: ${m.size} bytes, larger than the limit of ${max}`);
+  if (m.size === 0) return Buffer.alloc(0);
+  let fh: FileHandle;
+  try {
+    fh = await openRegularFile(index.file);
+  } catch (e) {
+    throw new DrydockError('IO_ERROR', `${index.file}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    const bytes = await readRangeOf(fh, m.offset, m.size, Infinity);
+    if (bytes.length !== m.size) throw corrupt(index.file, `member ${m.name} ends early (the archive changed while it was read?)`);
+    return bytes;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A member's bytes checked against a descriptor's size and digest (DIGEST_MISMATCH / SIZE_MISMATCH). */
+export async function readVerifiedMember(index: TarIndex, m: TarMember, desc: Descriptor, max: number, what: string): Promise<Buffer> {
+  if (m.size !== desc.size) throw new DrydockError('SIZE_MISMATCH', `${what}: ${m.size} bytes, its descriptor declares ${desc.size}`);
+  const bytes = await readMemberBytes(index, m, max, what);
+  verifyBytes(bytes, desc.digest, what);
+  return bytes;
+}
+
 export async function readMember(index: TarIndex, name: string, max: number, what: string): Promise<Buffer | undefined> {
   const m = resolveMember(index, name);
-  if (!m) return undefined;
-  if (m.size > max) throw new DrydockError('MANIFEST_INVALID', `${what}: ${m.size} bytes, larger than the limit of ${max}`);
-  return readLimited(memberStream(index, m), max, what);
+  return m ? readMemberBytes(index, m, max, what) : undefined;
 }
 
 export function archiveBinding(index: TarIndex, member: string): string {
@@ -281,7 +321,9 @@ export class OciArchiveReader implements ImageReader {
     } else {
       const d = sel.descriptor;
       if (d.size > this.#max) throw new DrydockError('MANIFEST_INVALID', `manifest ${d.digest}: ${d.size} bytes, larger than the limit of ${this.#max}`);
-      const bytes = await readLimited(await this.blob(d), this.#max, `manifest ${d.digest}`);
+      const m = resolveMember(this.#idx, blobRelPath(d.digest));
+      if (!m) throw new DrydockError('BLOB_NOT_FOUND', `${this.name}: blob ${d.digest} (${d.mediaType}) is missing`);
+      const bytes = await readVerifiedMember(this.#idx, m, d, this.#max, `manifest ${d.digest}`);
       this.#root = { bytes, mediaType: d.mediaType, digest: d.digest };
       this.#manifests.set(d.digest, this.#root);
     }

@@ -16,6 +16,7 @@ import {
   writeOciLayout,
   type BuiltImage,
 } from '../../test/testkit/index.js';
+import { indexTar, readMemberBytes } from './oci-archive.js';
 import { openImage, openReader, openWriter } from './open.js';
 import type { ResolvedImage } from './types.js';
 
@@ -367,6 +368,27 @@ describe('oci-archive', () => {
     const g = join(tmp, 'garbage.tar');
     writeFileSync(g, Buffer.alloc(2000, 7));
     await expectCode(openImage(`oci-archive:${g}`, {}), 'ARCHIVE_CORRUPT');
+  });
+
+  it('the manifest member is checked against its descriptor; a member cut short by a change of the file is ARCHIVE_CORRUPT', async () => {
+    const f = join(tmp, 'manifest-checks.oci.tar');
+    await writeOciArchive(f, img);
+    const good = readFileSync(f);
+    const at = good.indexOf(img.manifest.bytes);
+    expect(at).toBeGreaterThan(0);
+    // one byte of the manifest changed: its digest no longer matches index.json's descriptor
+    const bad = Buffer.from(good);
+    bad[at + 5] = bad[at + 5] === 0x20 ? 0x09 : 0x20;
+    writeFileSync(f, bad);
+    await expectCode(openImage(`oci-archive:${f}`, {}), 'DIGEST_MISMATCH', new RegExp(img.manifest.digest));
+    // the index reads, then the archive shrinks below the manifest before it is read
+    writeFileSync(f, good);
+    const index = await indexTar(f);
+    const member = [...index.members.values()].find((m) => m.offset === at)!;
+    expect(member.size).toBe(img.manifest.bytes.length);
+    writeFileSync(f, good.subarray(0, at + 10));
+    await expectCode(readMemberBytes(index, member, 1 << 20, 'manifest'), 'ARCHIVE_CORRUPT', /ends early/);
+    await expectCode(readMemberBytes(index, member, 10, 'manifest'), 'MANIFEST_INVALID', /larger than the limit of 10/);
   });
 
   it('writer round trip: tar on commit, umoci accepts the unpacked result via skopeo', async () => {

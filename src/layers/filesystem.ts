@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { DrydockError } from '../core/errors.js';
+import { readRangeOf } from '../core/files.js';
 import { noopSink, type EventSink } from '../core/events.js';
 import { IssueLog } from '../core/issues.js';
 import type { LayerInfo, ResolvedImage } from '../image/types.js';
@@ -23,20 +24,6 @@ import { SpillStore } from './spill.js';
 import { type ContentRef, LayerTable, TYPE_DIR, TYPE_FILE, TYPE_HARDLINK, TYPE_SYMLINK } from './table.js';
 import type { FileMeta, FileSelector, LayerEntry, LayerSummary, Limits } from './types.js';
 import { createLimitCounter, walkLayer, type LimitCounter } from './walk.js';
-
-/** Up to `length` bytes at `offset` of an open file of `size` bytes (fewer at its end, none past it). */
-export async function readRangeOf(fh: FileHandle, offset: number, length: number, size: number): Promise<Buffer> {
-  const end = Math.min(offset + length, size);
-  if (end <= offset) return Buffer.alloc(0);
-  const out = Buffer.allocUnsafe(end - offset);
-  let got = 0;
-  while (got < out.length) {
-    const { bytesRead } = await fh.read(out, got, out.length - got, offset + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return got === out.length ? out : out.subarray(0, got);
-}
 
 export interface BuildOptions {
   selectors?: FileSelector[];

@@ -24,6 +24,7 @@ import { SpillStore } from './spill.js';
 import { type ContentRef, LayerTable, TYPE_DIR, TYPE_FILE, TYPE_HARDLINK, TYPE_SYMLINK } from './table.js';
 import type { FileMeta, FileSelector, LayerEntry, LayerSummary, Limits } from './types.js';
 import { createLimitCounter, walkLayer, type LimitCounter } from './walk.js';
+import { byString } from '../core/compare.js';
 
 export interface BuildOptions {
   selectors?: FileSelector[];
@@ -246,7 +247,7 @@ class Squash {
           if (child.children.size) items.set(name + '/', child);
         }
       }
-      const keys = [...items.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const keys = [...items.keys()].sort(byString);
       frames.push({ dir: path, keys, items, i: 0 });
     };
     open(this.root, '');
@@ -424,7 +425,7 @@ class Filesystem implements ImageFilesystem {
       const status = this.#sq.status[l]!;
       for (const [i, sels] of t.selectedBy) if (status[i] === STATUS_PRESENT && sels.includes(si)) out.push(t.meta(i, l));
     });
-    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return out.sort((a, b) => byString(a.path, b.path));
   }
 
   /** path → index of the selected entries and hard links of one layer (the only ones with content) */

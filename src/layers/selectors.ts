@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { FileSelector } from './types.js';
 import { normaliseQueryPath } from './paths.js';
+import { byString } from '../core/compare.js';
 
 /** Bump when the layer analysis record format or the walker's semantics change. */
 export const LAYERS_FORMAT_VERSION = '1';
@@ -84,7 +85,7 @@ export function selectorsKey(selectors: readonly FileSelector[]): string {
 }
 
 export function compileSelectors(selectors: readonly FileSelector[] = []): CompiledSelectors {
-  const list = [...selectors].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const list = [...selectors].sort((a, b) => byString(a.id, b.id));
   const byPath = new Map<string, number[]>();
   const byBase = new Map<string, number[]>();
   const globRes: { index: number; re: RegExp }[] = [];

@@ -21,6 +21,7 @@ import {
 } from './ecosystems.js';
 import { compileAffected, ParseCache, type CompiledAffected, type EntryProblem, type RangeMatch } from './ranges.js';
 import { collectCvss, decideSeverity, severityRank } from './severity.js';
+import { byString } from '../core/compare.js';
 
 export interface MatchOptions {
   /**
@@ -283,7 +284,7 @@ export class Matcher {
     };
     const fixedVersions = [...fixedSet]
       .map((v) => ({ v, p: key(v) }))
-      .sort((a, b) => (a.p !== undefined && b.p !== undefined ? cmp.compare(a.p, b.p) : a.v < b.v ? -1 : a.v > b.v ? 1 : 0))
+      .sort((a, b) => (a.p !== undefined && b.p !== undefined ? cmp.compare(a.p, b.p) : byString(a.v, b.v)))
       .map((x) => x.v);
 
     let fixState: FixState = 'unknown';
@@ -346,7 +347,7 @@ function idsOf(m: AdvisoryMeta): string[] {
 
 function dedupeMetas(ms: AdvisoryMeta[]): AdvisoryMeta[] {
   const seen = new Set<string>();
-  return ms.filter((m) => (seen.has(m.id) ? false : (seen.add(m.id), true))).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return ms.filter((m) => (seen.has(m.id) ? false : (seen.add(m.id), true))).sort((a, b) => byString(a.id, b.id));
 }
 
 function findingPackage(p: Package): FindingPackage {
@@ -357,8 +358,6 @@ function findingPackage(p: Package): FindingPackage {
   if (p.ownedBy) fp.ownedBy = p.ownedBy;
   return fp;
 }
-
-const cmpStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 const RANK: Record<string, number> = Object.fromEntries(['unknown', 'negligible', 'low', 'medium', 'high', 'critical'].map((s) => [s, severityRank(s as Finding['severity'])]));
 
@@ -376,10 +375,10 @@ export function sortFindings(fs: Finding[]): Finding[] {
 export function compareFindings(a: Finding, b: Finding): number {
   return (
     severityRank(b.severity) - severityRank(a.severity) ||
-    cmpStr(a.id, b.id) ||
-    cmpStr(a.package.name, b.package.name) ||
-    cmpStr(a.package.version, b.package.version) ||
-    cmpStr(a.package.id, b.package.id)
+    byString(a.id, b.id) ||
+    byString(a.package.name, b.package.name) ||
+    byString(a.package.version, b.package.version) ||
+    byString(a.package.id, b.package.id)
   );
 }
 

@@ -19,6 +19,7 @@ import {
   type FileDrift,
   type PackageDrift,
 } from './types.js';
+import { byString } from '../core/compare.js';
 
 /** Package databases whose change means a package operation (or tampering). */
 export const PACKAGE_DB_PATHS = [
@@ -195,14 +196,14 @@ export async function compareTrees(input: CompareInput): Promise<CompareResult> 
       while (next < tasks.length) await tasks[next++]!();
     }),
   );
-  pending.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  pending.sort((a, b) => byString(a.path, b.path));
   if (overBudget) {
     input.issues.record({
       code: 'LIMIT_EXCEEDED',
       message: `${overBudget} file${overBudget === 1 ? '' : 's'} not hashed: over the budget of ${budget.maxHashBytes} bytes in all or ${budget.maxHashFileBytes} bytes per file; compared by metadata`,
     });
   }
-  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  files.sort((a, b) => byString(a.path, b.path));
   return { files, pending, hashedFiles, hashedBytes, imageEntries };
 }
 
@@ -219,7 +220,7 @@ export function settlePending(result: CompareResult, imageSha256: (path: string)
     result.files.push(fd);
   }
   result.pending = [];
-  result.files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  result.files.sort((a, b) => byString(a.path, b.path));
 }
 
 const OS_TYPES = new Set(['deb', 'rpm', 'apk']);
@@ -244,7 +245,7 @@ export function diffInventories(image: Package[], running: Package[]): PackageDr
   for (const [k, b] of before) {
     if (!after.has(k)) out.push({ status: 'removed', type: b.type, name: b.name, imageVersion: b.version, ...(b.purl ? { purl: b.purl } : {}) });
   }
-  return out.sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : a.status < b.status ? -1 : a.status > b.status ? 1 : 0));
+  return out.sort((a, b) => byString(a.type, b.type) || byString(a.name, b.name) || byString(a.status, b.status));
 }
 
 /** path → name of the OS package that lists the file (dpkg .list, rpm and apk file lists). */
@@ -316,7 +317,7 @@ export function classify(input: ClassifyInput): DriftFinding[] {
     out.push(finding('package-db-tampered', dbChanged, `package database ${dbChanged} changed but no package was installed, removed or changed`, { path: dbChanged }));
   }
   return out.sort(
-    (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0),
+    (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || byString(a.kind, b.kind) || byString(a.subject, b.subject),
   );
 }
 

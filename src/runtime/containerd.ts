@@ -14,6 +14,7 @@ import { defaultTempDir } from '../core/paths.js';
 import { tempDirectory } from '../core/temp.js';
 import { procRoot } from './procfs.js';
 import type { ContainerMount, ContainerRuntime, RunningContainer } from './types.js';
+import { byString } from '../core/compare.js';
 
 export interface ContainerdOptions {
   /** the containerd socket; default $DRYDOCK_CONTAINERD_ADDRESS, then ctr's own $CONTAINERD_ADDRESS (/run/containerd/containerd.sock) */
@@ -52,7 +53,7 @@ export function parseTable(text: string): Record<string, string>[] {
 function sortedLabels(x: unknown): Record<string, string> {
   const out: [string, string][] = [];
   if (x && typeof x === 'object') for (const [k, v] of Object.entries(x as Record<string, unknown>)) if (typeof v === 'string') out.push([k, v]);
-  return Object.fromEntries(out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(out.sort(([a], [b]) => byString(a, b)));
 }
 
 /** The mounts of an OCI runtime spec (config.md "mounts"). */
@@ -64,7 +65,7 @@ function specMounts(spec: unknown): ContainerMount[] {
     if (!m || typeof m.destination !== 'string') continue;
     out.push({ destination: m.destination, ...(typeof m.source === 'string' && m.source ? { source: m.source } : {}), ...(typeof m.type === 'string' && m.type ? { type: m.type } : {}) });
   }
-  return out.sort((a, b) => (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0));
+  return out.sort((a, b) => byString(a.destination, b.destination));
 }
 
 /** A container from `ctr containers info` and its task's PID; the digest from `ctr images ls`. */
@@ -202,7 +203,7 @@ export class ContainerdRuntime implements ContainerRuntime {
         }
       }
     }
-    return out.filter((c) => c.pid !== undefined).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return out.filter((c) => c.pid !== undefined).sort((a, b) => byString(a.name, b.name));
   }
 
   /** `NAMESPACE/ID` or `ID` (namespace "default") */

@@ -9,6 +9,7 @@ import { request } from 'node:http';
 import { DrydockError } from '../core/errors.js';
 import { procRoot } from './procfs.js';
 import type { ContainerMount, ContainerRuntime, RunningContainer } from './types.js';
+import { byString } from '../core/compare.js';
 
 export interface PodmanOptions {
   /** unix:///run/podman/podman.sock or a socket path; default $DRYDOCK_PODMAN_SOCKET, then $CONTAINER_HOST (unix:// only) */
@@ -43,7 +44,7 @@ function cleanName(n: unknown): string {
 function labelsOf(x: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (x && typeof x === 'object') for (const [k, v] of Object.entries(x as Record<string, unknown>)) if (typeof v === 'string') out[k] = v;
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => byString(a, b)));
 }
 
 function mountsOf(x: unknown): ContainerMount[] {
@@ -53,7 +54,7 @@ function mountsOf(x: unknown): ContainerMount[] {
     if (!m || typeof m.Destination !== 'string') continue;
     out.push({ destination: m.Destination, ...(typeof m.Source === 'string' && m.Source ? { source: m.Source } : {}), ...(typeof m.Type === 'string' && m.Type ? { type: m.Type } : {}) });
   }
-  return out.sort((a, b) => (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0));
+  return out.sort((a, b) => byString(a.destination, b.destination));
 }
 
 function withSha(id: unknown): string | undefined {
@@ -100,7 +101,7 @@ export function containerFromInspect(doc: Record<string, unknown>, repoDigests: 
 }
 
 function byName(a: RunningContainer, b: RunningContainer): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  return byString(a.name, b.name) || byString(a.id, b.id);
 }
 
 function notFound(idOrName: string, detail: string): DrydockError {

@@ -20,6 +20,7 @@ import { compileSelectors } from '../layers/selectors.js';
 import type { EntryType, FileMeta, FileSelector, LayerEntry, LayerSummary } from '../layers/types.js';
 import type { MountInfo } from './procfs.js';
 import type { Excluded } from './types.js';
+import { byString } from '../core/compare.js';
 
 export interface RunningEntry extends FileMeta {
   dev: number;
@@ -81,7 +82,7 @@ export function exclusionsOf(mounts: MountInfo[]): Excluded[] {
     if (v) v.fstype ??= m.fstype;
     else all.push({ path: p, reason: 'mount', fstype: m.fstype });
   }
-  all.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  all.sort((a, b) => byString(a.path, b.path));
   return all.filter((e) => !all.some((o) => o !== e && o.path !== e.path && under(e.path, o.path)));
 }
 
@@ -186,7 +187,7 @@ export async function walkRoot(opts: RootWalkOptions): Promise<WalkedRoot> {
       if (c.type === 'dir') stack.push({ rel: c.path, ino: c.ino });
     }
   }
-  excluded.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  excluded.sort((a, b) => byString(a.path, b.path));
   return { entries, excluded, complete };
 }
 
@@ -282,7 +283,7 @@ export class RunningFilesystem implements ImageFilesystem {
     readonly issues: IssueLog,
     readonly maxReadBytes = DEFAULT_ROOT_LIMITS.maxReadBytes,
   ) {
-    this.#sorted = [...entries.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    this.#sorted = [...entries.values()].sort((a, b) => byString(a.path, b.path));
     this.#selectors = compileSelectors(selectors);
     this.layers = [{ index: 0, digest: '', diffId: '', size: 0, mediaType: '', compression: 'none', verified: false, cached: false, entries: entries.size }];
     const ids = this.#selectors.list.map((s) => s.id);

@@ -24,6 +24,7 @@ import { comparePackages } from '../model/ids.js';
 import type { Distro, Inventory, LayerRef, Location, Package, Relationship } from '../model/package.js';
 import { openCache, type ScanCommonOptions } from './inspect.js';
 import { preloadPackageUrl } from '../model/purl.js';
+import { byString } from '../core/compare.js';
 
 export interface SbomOptions extends ScanCommonOptions {
   /** "+name,-name" (adjust the default set), "a,b" (replace it), names or tags; or a list of such tokens */
@@ -101,7 +102,7 @@ export function catalogerList(available: Cataloger[] = allCatalogers()): Catalog
       defaultForImages: selectedByDefault(c, false),
       defaultForDirs: selectedByDefault(c, true),
     }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .sort((a, b) => byString(a.name, b.name));
 }
 
 function imageOptions(opts: ScanCommonOptions): OpenImageOptions {
@@ -237,7 +238,7 @@ export function postProcess(packages: Package[], relationships: Relationship[], 
   const key = (r: Relationship) => `${r.from}\u0000${r.to}\u0000${r.type}`;
   const relMap = new Map<string, Relationship>();
   for (const r of rels) if (ids.has(r.from) && ids.has(r.to)) relMap.set(key(r), { from: r.from, to: r.to, type: r.type });
-  const sortedRels = [...relMap.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, r]) => r);
+  const sortedRels = [...relMap.entries()].sort((a, b) => byString(a[0], b[0])).map(([, r]) => r);
   return { packages: out, relationships: sortedRels };
 }
 

@@ -19,6 +19,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { SEVERITY_ORDER, type Finding, type Severity } from '../model/vuln.js';
 import type { DriftContainerInput, DriftFindingInput, DriftSeverityLevel, ImageRecord, Job, JobInput, NewOutboxEvent, OutboxEvent, RuleSpec, Store, Stored, TeamContext, WorkloadRecord } from '../store/index.js';
 import { defaultMailer, digestMail, findingMail, ownerAddresses, parseAddresses, type Mailer } from './notify-email.js';
+import { byString } from '../core/compare.js';
 
 export const NOTIFY_ACTOR = 'system:notify';
 export const DELIVERY_KIND = 'delivery';
@@ -644,8 +645,8 @@ export async function collectDigests(store: Store, opts: DigestOptions = {}): Pr
       try {
         const items = g.jobs.map((j) => (j.payload as unknown as DigestItemPayload).item);
         items.sort((a, b) => severityRank(b.vulnerability.severity) - severityRank(a.vulnerability.severity)
-          || (a.vulnerability.id < b.vulnerability.id ? -1 : a.vulnerability.id > b.vulnerability.id ? 1 : 0)
-          || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+          || byString(a.vulnerability.id, b.vulnerability.id)
+          || byString(a.id, b.id));
         const id = sha256([DIGEST_KIND, g.teamId, g.p.ruleId, g.p.destination, g.p.start, ...items.map((i) => i.id).sort()].join('\u0000'));
         const body: DigestBody = { id, type: 'digest', team: g.teamId, rule: g.p.rule, period: { kind: g.p.period, start: g.p.start, end: g.p.end }, count: items.length, items };
         const rule: Stored<RuleSpec> = { id: g.p.ruleId, teamId: g.teamId, spec: { name: g.p.rule, channel: g.p.channel, target: g.p.destination, filter: {}, enabled: true, ...(g.p.secretRef ? { secretRef: g.p.secretRef } : {}) }, createdAt: '', updatedAt: '' };

@@ -17,6 +17,7 @@ import { normalizePackageName, type OsvRecord } from '../model/vuln.js';
 import { evaluateInventory } from '../scan/scan.js';
 import { defaultLookupKeys, type EvaluationDiff, type InventoryRef, type LookupKey, type Store, type TeamContext } from '../store/index.js';
 import type { ChangeLog, VulnDb } from '../vulndb/index.js';
+import { byString } from '../core/compare.js';
 
 /** The actor written into the audit log for re-evaluations. */
 export const REEVALUATION_ACTOR = 'system:reevaluate';
@@ -154,7 +155,7 @@ export async function affectedImages(store: Store, db: VulnDb, log: ChangeLog, s
   if (log.removed.length) {
     for (const r of await imagesNaming(store, new Set(log.removed), signal)) images.set(refKey(r), r);
   }
-  const sorted = [...images.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+  const sorted = [...images.entries()].sort(([a], [b]) => byString(a, b)).map(([, r]) => r);
   return { images: sorted, keys: keys.size, packages: refs.length };
 }
 

@@ -19,6 +19,7 @@ import type {
   DriftContainerInput, DriftFilter, DriftFindingInput, DriftFindingRecord, DriftSeverityLevel, DriftState, PutDriftOptions, PutDriftResult,
 } from './types.js';
 import { DRIFT_SEVERITY_LEVELS, VEX_JUSTIFICATIONS } from './types.js';
+import { byString } from '../core/compare.js';
 
 export interface SqlStoreOptions {
   clock: Clock;
@@ -550,8 +551,7 @@ export class SqlStore implements Store {
         chunk.flatMap((k) => [k.ecosystem, k.name]));
       for (const r of rows) out.push({ teamId: r.team_id, digest: r.digest, packageId: r.package_id, ecosystem: r.ecosystem, name: r.name, version: r.version });
     }
-    const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-    return out.sort((a, b) => cmp(a.ecosystem, b.ecosystem) || cmp(a.name, b.name) || cmp(a.teamId, b.teamId) || cmp(a.digest, b.digest) || cmp(a.packageId, b.packageId));
+    return out.sort((a, b) => byString(a.ecosystem, b.ecosystem) || byString(a.name, b.name) || byString(a.teamId, b.teamId) || byString(a.digest, b.digest) || byString(a.packageId, b.packageId));
   }
 
   async listInventories(page: PageOptions = {}): Promise<Page<InventoryRef>> {
@@ -1242,7 +1242,7 @@ function workloadRecord(r: WorkloadRow & { team_id: string; source: string; firs
 }
 
 function sortedRecord(r: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => byString(a, b)));
 }
 
 function validateRegistry(s: RegistrySpec): void {

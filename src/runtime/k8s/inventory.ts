@@ -10,6 +10,7 @@
 import { CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
 import { DrydockError } from '../../core/errors.js';
 import type { WorkloadInput, WorkloadOwner } from '../../store/index.js';
+import { byString } from '../../core/compare.js';
 
 /**
  * The fields of a pod the inventory reads: both the client's PodLike (timestamps as Date) and the wire
@@ -192,7 +193,7 @@ export class KubeInventory {
   workloads(): WorkloadInput[] {
     const all = [...this.#pods.values()].flatMap((p) => p.workloads);
     const key = (w: WorkloadInput) => `${w.namespace}\u0000${w.name}\u0000${w.container}`;
-    return all.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+    return all.sort((a, b) => byString(key(a), key(b)));
   }
 
   #changed(): void {

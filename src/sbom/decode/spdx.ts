@@ -25,6 +25,7 @@ import {
   type PackageDraft,
   type RelationshipDraft,
 } from './common.js';
+import { byString } from '../../core/compare.js';
 
 const NONE = new Set(['NOASSERTION', 'NONE', '']);
 
@@ -177,7 +178,7 @@ export function decodeSpdx(doc: Json, opts: DecodeOptions = {}): Inventory {
         const l: Location = { path, layer: -1 };
         return l;
       }),
-      ...[...(fileLocs.get(id) ?? [])].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+      ...[...(fileLocs.get(id) ?? [])].sort((a, b) => byString(a.path, b.path)),
     ];
     const lic = licensesOf(ctx, p, at, extracted);
     drafts.push({

@@ -16,6 +16,7 @@ import type { ServerDeps } from '../http/deps.js';
 import type { VulnDbHandle } from '../http/evaluate.js';
 import { ingest } from '../http/routes.js';
 import { defaultSecret, globMatch } from '../notify.js';
+import { byString } from '../../core/compare.js';
 
 /** Where a watched registry is: its API host (as image references name it) and whether it speaks plain HTTP. */
 export interface RegistryLocation {
@@ -232,7 +233,7 @@ async function pollRepository(client: RegistryClient, deps: ServerDeps, team: Te
     }
   }
 
-  for (const [digest, newTags] of [...byDigest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [digest, newTags] of [...byDigest].sort(([a], [b]) => byString(a, b))) {
     if (opts.signal?.aborted) return;
     try {
       if (known.has(digest)) {

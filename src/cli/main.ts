@@ -40,7 +40,7 @@ export function isLongRunning(program: Command, action: Command): boolean {
 
 /**
  * The top-level commands, by the names each module defines, loaded on use: a run loads only the
- * module of the command it names (its chunk, and what that chunk imports), not the other twenty.
+ * module of the command it names (its chunk, and what that chunk imports), not those of the others.
  */
 const COMMAND_MODULES: readonly { names: readonly string[]; load: () => Promise<Command[]> }[] = [
   { names: ['inspect'], load: async () => [(await import('./commands/inspect.js')).inspectCommand()] },

@@ -258,7 +258,7 @@ export async function readMemberBytes(index: TarIndex, m: TarMember, max: number
 }
 
 /** A member's bytes checked against a descriptor's size and digest (DIGEST_MISMATCH / SIZE_MISMATCH). */
-export async function readVerifiedMember(index: TarIndex, m: TarMember, desc: Descriptor, max: number, what: string): Promise<Buffer> {
+async function readVerifiedMember(index: TarIndex, m: TarMember, desc: Descriptor, max: number, what: string): Promise<Buffer> {
   if (m.size !== desc.size) throw new DrydockError('SIZE_MISMATCH', `${what}: ${m.size} bytes, its descriptor declares ${desc.size}`);
   const bytes = await readMemberBytes(index, m, max, what);
   verifyBytes(bytes, desc.digest, what);

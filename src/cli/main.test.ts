@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Command } from 'commander';
 import { commandName, LONG_RUNNING } from './long-running.js';
-import { buildProgram, COMMAND_NAMES, isLongRunning } from './main.js';
+import { buildProgram, COMMAND_NAMES, commandToLoad, isLongRunning } from './main.js';
 
 function find(program: Command, path: string[]): Command {
   let c = program;
@@ -54,6 +54,15 @@ describe('commands loaded on use', () => {
       const inAll = (await buildProgram()).commands.find((c) => c.name() === name)!;
       expect(alone.helpInformation(), name).toBe(inAll.helpInformation());
     }
+  });
+
+  it('loads one command only when the command line starts with it', () => {
+    expect(commandToLoad(['node', 'drydock', 'sbom', 'x', '--format', 'json'])).toBe('sbom');
+    expect(commandToLoad(['node', 'drydock', 'server', '--port', '1'])).toBe('server');
+    // a program option first: `--help sbom` prints the program's help, which lists every command
+    expect(commandToLoad(['node', 'drydock', '--help', 'sbom'])).toBeUndefined();
+    expect(commandToLoad(['node', 'drydock', '-v'])).toBeUndefined();
+    expect(commandToLoad(['node', 'drydock'])).toBeUndefined();
   });
 
   it('builds every command for names no module defines: help, a typo, none', async () => {

@@ -110,8 +110,17 @@ export async function buildProgram(only?: string): Promise<Command> {
   return program;
 }
 
+/**
+ * The command a run can load alone: the first argument when it names one. A program option before
+ * it (`drydock --help sbom` lists every command) or none at all needs the whole program.
+ */
+export function commandToLoad(argv: readonly string[]): string | undefined {
+  const first = argv[2];
+  return first !== undefined && first === commandName(argv) ? first : undefined;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const program = await buildProgram(commandName(argv));
+  const program = await buildProgram(commandToLoad(argv));
   try {
     await program.parseAsync(argv);
     return EXIT.ok;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Package } from './package.js';
+import { byString } from '../core/compare.js';
+import type { Package, Relationship } from './package.js';
 
 /**
  * A package id derived from content: type, namespace, name, version and the first evidence path.
@@ -22,4 +23,11 @@ export function comparePackages(a: Package, b: Package): number {
     if (ka[i]! > kb[i]!) return 1;
   }
   return 0;
+}
+
+/** Relationships without repeats (same from, to and type), ordered by from, to, type: reproducible output. */
+export function uniqueRelationships(rels: Iterable<Relationship>): Relationship[] {
+  const byKey = new Map<string, Relationship>();
+  for (const r of rels) byKey.set(`${r.from}\u0000${r.to}\u0000${r.type}`, { from: r.from, to: r.to, type: r.type });
+  return [...byKey.entries()].sort((a, b) => byString(a[0], b[0])).map(([, r]) => r);
 }

@@ -39,7 +39,6 @@ export function compareRisk(a: Finding, b: Finding): number {
   );
 }
 
-
 /** The findings a report shows, in risk order: active ones, and suppressed ones apart. */
 export function partition(result: ScanResult): { active: Finding[]; suppressed: Finding[] } {
   const active: Finding[] = [];

@@ -20,7 +20,7 @@ import { buildImageFilesystem, type ImageFilesystem } from '../layers/filesystem
 import { compileSelectors } from '../layers/selectors.js';
 import { normaliseQueryPath } from '../layers/paths.js';
 import type { FileMeta } from '../layers/types.js';
-import { comparePackages } from '../model/ids.js';
+import { comparePackages, uniqueRelationships } from '../model/ids.js';
 import type { Distro, Inventory, LayerRef, Location, Package, Relationship } from '../model/package.js';
 import { openCache, type ScanCommonOptions } from './inspect.js';
 import { preloadPackageUrl } from '../model/purl.js';
@@ -235,11 +235,7 @@ export function postProcess(packages: Package[], relationships: Relationship[], 
   addDerivedCpes(out);
   out.sort(comparePackages);
   const ids = new Set(out.map((p) => p.id));
-  const key = (r: Relationship) => `${r.from}\u0000${r.to}\u0000${r.type}`;
-  const relMap = new Map<string, Relationship>();
-  for (const r of rels) if (ids.has(r.from) && ids.has(r.to)) relMap.set(key(r), { from: r.from, to: r.to, type: r.type });
-  const sortedRels = [...relMap.entries()].sort((a, b) => byString(a[0], b[0])).map(([, r]) => r);
-  return { packages: out, relationships: sortedRels };
+  return { packages: out, relationships: uniqueRelationships(rels.filter((r) => ids.has(r.from) && ids.has(r.to))) };
 }
 
 /**

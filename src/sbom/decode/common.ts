@@ -5,9 +5,8 @@
  */
 import { DrydockError } from '../../core/errors.js';
 import { compareIssues, type Issue } from '../../core/issues.js';
-import { comparePackages, packageId } from '../../model/ids.js';
+import { comparePackages, packageId, uniqueRelationships } from '../../model/ids.js';
 import type { Distro, Inventory, InventorySource, LayerRef, Location, Package, PackageMetadata, PackageType, Relationship, RelationshipType } from '../../model/package.js';
-import { byString } from '../../core/compare.js';
 
 export type Json = Record<string, unknown>;
 
@@ -265,18 +264,15 @@ export function finish(
       all.push({ from: d.ownedByRef, to: d.ref, type: 'owns-files-of' });
     }
   }
-  const key = (r: Relationship) => `${r.from}\u0000${r.to}\u0000${r.type}`;
-  const relMap = new Map<string, Relationship>();
+  const resolved: Relationship[] = [];
   for (const r of all) {
     const from = idOf.get(r.from);
     const to = idOf.get(r.to);
-    if (!from || !to || from === to) continue;
-    const rel = { from, to, type: r.type };
-    relMap.set(key(rel), rel);
+    if (from && to && from !== to) resolved.push({ from, to, type: r.type });
   }
   for (const p of byId.values()) if (p.ownedBy && !byId.has(p.ownedBy)) delete p.ownedBy;
   const packages = [...byId.values()].sort(comparePackages);
-  const relationships = [...relMap.entries()].sort((a, b) => byString(a[0], b[0])).map(([, r]) => r);
+  const relationships = uniqueRelationships(resolved);
   const issues = [...extraIssues, ...ctx.issues].sort(compareIssues);
   // the image's layers: as the document lists them, else those the packages name
   let layers = base.source.layers;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DigestStream, digestOf } from './digest.js';
 import { releaseChunk } from './lend.js';
-import { rangeStream } from './range-reader.js';
+import { rangeStream, verifiedRangeStream } from './range-reader.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'drydock-range-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -112,5 +112,48 @@ describe('rangeStream', () => {
       });
       expect(n).toBe(data.length);
     }
+  });
+});
+
+describe('verifiedRangeStream', () => {
+  const check = (start: number, length: number, over: Partial<{ digest: string; size: number; file: string }> = {}) => ({
+    digest: digestOf(data.subarray(start, start + length)),
+    size: length,
+    what: 'blob under test',
+    file,
+    ...over,
+  });
+  const outcome = async (s: NodeJS.ReadableStream): Promise<{ bytes: Buffer; code?: string; message?: string }> => {
+    const parts: Buffer[] = [];
+    try {
+      for await (const c of s) parts.push(c as Buffer);
+    } catch (e) {
+      return { bytes: Buffer.concat(parts), code: (e as { code?: string }).code, message: (e as Error).message };
+    }
+    return { bytes: Buffer.concat(parts) };
+  };
+
+  it('ends after exactly the range when digest and size match', async () => {
+    const r = await outcome(verifiedRangeStream(() => open(file), 4095, 70_000, 4096, check(4095, 70_000)));
+    expect(r.code).toBeUndefined();
+    expect(r.bytes.equals(data.subarray(4095, 4095 + 70_000))).toBe(true);
+  });
+
+  it('fails instead of ending on other bytes, a shorter file or a longer one', async () => {
+    const wrong = await outcome(verifiedRangeStream(() => open(file), 0, 5000, 4096, check(0, 5000, { digest: digestOf(Buffer.from('x')) })));
+    expect(wrong.code).toBe('DIGEST_MISMATCH');
+    expect(wrong.message).toMatch(/^blob under test: content hashes to sha256:/);
+    const short = await outcome(verifiedRangeStream(() => open(file), data.length - 100, 1000, 4096, check(0, 1000)));
+    expect(short.code).toBe('SIZE_MISMATCH');
+    // to the end of the file, which is longer than declared: refused after one byte too many
+    const long = await outcome(verifiedRangeStream(() => open(file), 0, Infinity, 4096, check(0, 1000)));
+    expect(long.code).toBe('SIZE_MISMATCH');
+    expect(long.bytes.length).toBeLessThanOrEqual(4096);
+  });
+
+  it('a file it cannot read is IO_ERROR naming it', async () => {
+    const r = await outcome(verifiedRangeStream(() => open(dir), 0, 1000, 4096, check(0, 1000, { file: dir })));
+    expect(r.code).toBe('IO_ERROR');
+    expect(r.message).toContain(dir);
   });
 });

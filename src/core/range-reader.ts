@@ -13,6 +13,8 @@
 import { read } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { DigestStream } from './digest.js';
+import { DrydockError } from './errors.js';
 import { lend, type Lender } from './lend.js';
 
 /** free buffers a reader keeps for reuse; more in flight than this are left to the GC */
@@ -116,4 +118,23 @@ class RangeReader extends Readable implements Lender {
  */
 export function rangeStream(open: () => Promise<FileHandle>, start: number, length: number, chunk: number): Readable {
   return new RangeReader(open, start, length, chunk);
+}
+
+/**
+ * rangeStream checked against a descriptor's digest and size: the stream fails with DIGEST_MISMATCH
+ * or SIZE_MISMATCH (naming `what`) at its end instead of ending, and read errors are IO_ERROR naming
+ * `file`. It reads at most one byte more than `size`, which is enough to refuse a longer blob.
+ */
+export function verifiedRangeStream(
+  open: () => Promise<FileHandle>,
+  start: number,
+  length: number,
+  chunk: number,
+  check: { digest: string; size: number; what: string; file: string },
+): DigestStream {
+  const src = rangeStream(open, start, Math.min(length, check.size + 1), chunk);
+  const ds = new DigestStream({ expected: check.digest, expectedSize: check.size, what: check.what });
+  src.on('error', (e: Error) => ds.destroy(new DrydockError('IO_ERROR', `${check.file}: ${e.message}`, { cause: e })));
+  ds.on('close', () => src.destroy());
+  return src.pipe(ds);
 }

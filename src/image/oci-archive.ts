@@ -10,9 +10,9 @@ import { dirname, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DrydockError } from '../core/errors.js';
-import { DigestStream, verifyBytes } from '../core/digest.js';
+import { verifyBytes } from '../core/digest.js';
 import { openRegularFile, readRangeOf } from '../core/files.js';
-import { rangeStream } from '../core/range-reader.js';
+import { rangeStream, verifiedRangeStream } from '../core/range-reader.js';
 import { lazyPackage } from '../core/lazy.js';
 import { replaceFile } from '../core/replace-file.js';
 import { tempDirectory, type TempDirectory } from '../core/temp.js';
@@ -227,12 +227,9 @@ export function resolveMember(index: TarIndex, name: string): TarMember | undefi
 /** A stream of a member's bytes, checked against `expected` digest and size as it streams. */
 export function memberStream(index: TarIndex, m: TarMember, check?: { digest: string; size: number; what: string }): Readable {
   if (m.size === 0 && !check) return Readable.from([]);
-  const src: Readable = m.size === 0 ? Readable.from([]) : rangeStream(() => openRegularFile(index.file), m.offset, m.size, READ_CHUNK);
-  if (!check) return src;
-  const ds = new DigestStream({ expected: check.digest, expectedSize: check.size, what: check.what });
-  src.on('error', (e: Error) => ds.destroy(new DrydockError('IO_ERROR', `${index.file}: ${e.message}`, { cause: e })));
-  ds.on('close', () => src.destroy());
-  return src.pipe(ds);
+  const open = (): Promise<FileHandle> => openRegularFile(index.file);
+  if (!check) return rangeStream(open, m.offset, m.size, READ_CHUNK);
+  return verifiedRangeStream(open, m.offset, m.size, READ_CHUNK, { ...check, file: index.file });
 }
 
 /**

@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { DrydockError } from '../core/errors.js';
 import { DigestStream, digestOf, parseDigest, verifyBytes } from '../core/digest.js';
 import { openRegularFile, readRegularFile } from '../core/files.js';
-import { rangeStream } from '../core/range-reader.js';
+import { verifiedRangeStream } from '../core/range-reader.js';
 import type { ImageReader, ImageWriter } from './transport.js';
 import { MediaType, type Descriptor, type ImageIndex, type RawManifest } from './types.js';
 import { DEFAULT_MAX_MANIFEST_BYTES, isIndexMediaType, parseJsonObject, readLimited, validateDescriptor } from './manifest.js';
@@ -236,12 +236,8 @@ export class OciLayoutReader implements ImageReader {
     const fh = await openRegularFile(path).catch((e: unknown) => {
       throw notFound(this.name, desc, e);
     });
-    // to the end of the file: DigestStream refuses a blob longer than its descriptor says
-    const src = rangeStream(() => Promise.resolve(fh), 0, Infinity, READ_CHUNK);
-    const check = new DigestStream({ expected: desc.digest, expectedSize: desc.size, what: `blob ${desc.digest}` });
-    src.on('error', (e) => check.destroy(new DrydockError('IO_ERROR', `${path}: ${e.message}`, { cause: e })));
-    check.on('close', () => src.destroy());
-    return src.pipe(check);
+    // to the end of the file: a blob longer than its descriptor says is refused
+    return verifiedRangeStream(() => Promise.resolve(fh), 0, Infinity, READ_CHUNK, { digest: desc.digest, size: desc.size, what: `blob ${desc.digest}`, file: path });
   }
 
   async blobBinding(desc: Descriptor): Promise<string | undefined> {

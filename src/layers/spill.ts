@@ -66,11 +66,11 @@ export class SpillWriter {
     this.#ws.on('error', () => {}); // surfaced by finish()
   }
 
-  /** false: wait for onDrain before writing more */
-  write(chunk: Buffer): boolean {
+  /** false: wait for onDrain before writing more. `written`: the chunk is no longer needed (written, or dropped on abort) */
+  write(chunk: Buffer, written?: () => void): boolean {
     this.bytes += chunk.length;
     this.#hash.update(chunk);
-    return this.#ws.write(chunk);
+    return this.#ws.write(chunk, written && (() => written()));
   }
 
   onDrain(fn: () => void): void {

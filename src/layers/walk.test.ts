@@ -8,7 +8,7 @@ import { IssueLog, isDrydockError } from '../core/index.js';
 import { rangeStream } from '../core/range-reader.js';
 import { decompressStream, sniffCompression } from './decompress.js';
 import { normaliseEntryPath } from './paths.js';
-import { compileSelectors, globToRegExpSource } from './selectors.js';
+import { compileSelectors, globToRegExpSource, type CompiledSelectors } from './selectors.js';
 import { SpillStore } from './spill.js';
 import { compress, makeTar, sha256 } from './testdata/fixtures.js';
 import { createLimitCounter, walkLayer, type WalkOptions, type WalkResult } from './walk.js';
@@ -227,30 +227,62 @@ describe('walkLayer', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }
+  /** Walks the uncompressed `tar` from a file with a spill store, then runs `check` before the store is closed. */
+  async function walkSpilling(tar: Buffer, inlineMax: number, selectors: CompiledSelectors, check: (w: Awaited<ReturnType<typeof walkFromFile>>, spill: SpillStore) => Promise<void>) {
+    const spill = await SpillStore.create();
+    try {
+      await check(await walkFromFile(tar, { compression: 'none', expectedDiffId: sha256(tar), spill, inlineMax, selectors }), spill);
+    } finally {
+      await spill.close();
+    }
+  }
+  const pattern = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * seed + (i >> 8)) & 0xff));
   const contentRef = (r: WalkResult, path: string) => r.table.contents.get([...r.table.contents.keys()].find((k) => r.table.pathOf(k) === path)!)!;
 
   it('hands chunks of a file range back for reuse only when no sink keeps a slice of them', async () => {
-    const pattern = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * seed + (i >> 8)) & 0xff));
     const inMemory = pattern(20_000, 7); // five 4 KiB chunks: kept until the entry ends
     const spilled = pattern(100_000, 13); // over inlineMax: written to the spill store as it arrives
     const fillers = Array.from({ length: 40 }, (_, i) => ({ name: `filler/${i}.bin`, content: pattern(9000, 17 + i) }));
     const tar = await makeTar([...fillers.slice(0, 20), { name: 'keep/mem.bin', content: inMemory }, ...fillers.slice(20), { name: 'keep/spill.bin', content: spilled }, ...fillers]);
-    const spill = await SpillStore.create();
-    try {
-      const { result: r, chunks, buffers } = await walkFromFile(tar, {
-        compression: 'none',
-        expectedDiffId: sha256(tar),
-        spill,
-        inlineMax: 32_000,
-        selectors: compileSelectors([{ id: 'k', version: '1', globs: ['/keep/*'] }]),
-      });
+    await walkSpilling(tar, 32_000, compileSelectors([{ id: 'k', version: '1', globs: ['/keep/*'] }]), async ({ result: r, chunks, buffers }, spill) => {
       expect((contentRef(r, '/keep/mem.bin') as { data: Buffer }).data.equals(inMemory)).toBe(true);
       expect((await spill.read((contentRef(r, '/keep/spill.bin') as { sha256: string }).sha256)).equals(spilled)).toBe(true);
       // the unselected chunks went back and were read into again
       expect(buffers).toBeLessThan(chunks / 2);
-    } finally {
-      await spill.close();
-    }
+    });
+  });
+
+  it('hands kept chunks back once every sink is done with them, and what was kept stays intact', async () => {
+    const marker = Buffer.from('\xff drydock marker:', 'latin1');
+    const withMarker = pattern(40_000, 29);
+    marker.copy(withMarker, 21_000);
+    // every entry is kept: in memory (spanning two or three chunks), spilled, or held until its marker shows
+    const entries = [
+      ...Array.from({ length: 30 }, (_, i) => ({ name: `keep/${i}.bin`, content: pattern(6000 + i * 37, 3 + i) })),
+      ...Array.from({ length: 3 }, (_, i) => ({ name: `keep/big${i}.bin`, content: pattern(50_000, 41 + i) })),
+      { name: 'bin/marked', content: withMarker, mode: 0o755 },
+      { name: 'bin/plain', content: pattern(30_000, 53), mode: 0o755 },
+    ];
+    const tar = await makeTar([...entries.slice(0, 15), entries[33]!, ...entries.slice(15, 31), entries[34]!, ...entries.slice(31, 33)]);
+    const selectors = compileSelectors([
+      { id: 'k', version: '1', globs: ['/keep/*'] },
+      { id: 'm', version: '1', executables: true, contentMarkers: [marker.toString('latin1')] },
+    ]);
+    await walkSpilling(tar, 16_000, selectors, async ({ result: r, chunks, buffers }, spill) => {
+      for (const e of entries) {
+        const path = `/${e.name}`;
+        if (path === '/bin/plain') {
+          expect([...r.table.contents.keys()].map((k) => r.table.pathOf(k))).not.toContain(path);
+          continue;
+        }
+        const ref = contentRef(r, path);
+        const got = ref.kind === 'mem' ? ref.data : await spill.read((ref as { sha256: string }).sha256);
+        expect(got.equals(e.content), path).toBe(true);
+      }
+      // a handful of buffers for the whole range: the kept chunks came back too
+      expect(chunks).toBeGreaterThan(80);
+      expect(buffers).toBeLessThan(16);
+    });
   });
 
   it('hands compressed chunks back once zlib has consumed them', async () => {

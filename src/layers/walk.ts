@@ -175,11 +175,34 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
     let sinkIdx = -1;
     let sinkPath = '';
     let chunks: Buffer[] = [];
+    /** the decompressed chunk each of `chunks` is a slice of */
+    let owners: Buffer[] = [];
     let memBytes = 0;
     let held = 0;
     let writer: SpillWriter | null = null;
-    /** whether a sink kept a slice of the chunk being parsed (then it is not handed back for reuse) */
-    let chunkKept = false;
+    /**
+     * The decompressed chunk being parsed, and how many holders (the parser while it parses, the
+     * sinks that keep slices of it) each chunk has: a chunk goes back to its producer for reuse
+     * (core/lend.ts) when its last holder lets go, so contents kept for a while cost no new memory.
+     */
+    let current: Buffer | null = null;
+    const holders = new Map<Buffer, number>();
+    const hold = (): Buffer => {
+      const c = current!;
+      holders.set(c, (holders.get(c) ?? 0) + 1);
+      return c;
+    };
+    const letGo = (c: Buffer): void => {
+      const n = holders.get(c)! - 1;
+      if (n > 0) holders.set(c, n);
+      else {
+        holders.delete(c);
+        releaseChunk(c);
+      }
+    };
+    const letGoAll = (list: Buffer[]): void => {
+      for (const c of list) letGo(c);
+    };
     /** reused by selectors.match: the selectors that want the entry only when a marker shows */
     const conditional: number[] = [];
     /** for the current entry: the selectors that want it whatever its content, the conditional ones, the scanner */
@@ -205,9 +228,9 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
     };
     /** the current writer's buffer is full: decomp is paused until it drains (one listener per writer at a time) */
     let draining: SpillWriter | null = null;
-    const spillWrite = (c: Buffer): void => {
+    const spillWrite = (c: Buffer, owner: Buffer): void => {
       const w = writer!;
-      if (!w.write(c) && draining !== w) {
+      if (!w.write(c, () => letGo(owner)) && draining !== w) {
         // the rest of the current chunk is still written (bounded by one decompressed chunk)
         decomp.pause();
         draining = w;
@@ -315,6 +338,7 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
         sink = SINK_MEM;
         sinkIdx = idx;
         chunks = [];
+        owners = [];
         memBytes = 0;
         return true;
       }
@@ -323,6 +347,7 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
       if (scanner && keepAlways.length === 0) {
         sink = SINK_HOLD;
         chunks = [];
+        owners = [];
         held = 0;
         return true;
       }
@@ -334,25 +359,26 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
       if (failed) throw STOP;
       if (sink === SINK_MEM) {
         chunks.push(c);
+        owners.push(hold());
         memBytes += c.length;
-        chunkKept = true;
         return;
       }
       if (scanner && !scanner.done) scanner.write(c);
       if (sink === SINK_HOLD) {
         chunks.push(c);
+        owners.push(hold());
         held += c.length;
-        chunkKept = true;
         if (scanner!.anyFound || held > HOLD_MAX) {
           const list = chunks;
+          const from = owners;
           chunks = [];
+          owners = [];
           startSpill();
-          for (const x of list) spillWrite(x);
+          for (let k = 0; k < list.length; k++) spillWrite(list[k]!, from[k]!);
         }
         return;
       }
-      chunkKept = true;
-      spillWrite(c);
+      spillWrite(c, hold());
     };
 
     const onEnd = (): void => {
@@ -361,7 +387,9 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
       let sel: number[] | null | undefined;
       if (sink === SINK_MEM) {
         const list = chunks;
+        const from = owners;
         chunks = [];
+        owners = [];
         if (scanner) {
           for (const c of list) scanner.write(c);
           sel = finalSelectors();
@@ -373,9 +401,12 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
           const data = list.length === 1 ? Buffer.from(list[0]!) : Buffer.concat(list, memBytes);
           table.contents.set(idx, { kind: 'mem', data });
         }
+        letGoAll(from);
       } else if (sink === SINK_HOLD) {
         // no marker showed in a file of at most HOLD_MAX bytes: nobody wants it
         chunks = [];
+        letGoAll(owners);
+        owners = [];
         held = 0;
         table.selectedBy.delete(idx);
       } else if (scanner && (sel = finalSelectors()) === null) {
@@ -441,16 +472,19 @@ export function walkLayer(stream: Readable, opts: WalkOptions): Promise<WalkResu
         return;
       }
       if (!skipHash) hash.update(chunk);
-      chunkKept = false;
+      // the parser copies what it carries over (partial headers, long names); the sinks above
+      // hold the slices they keep
+      current = chunk;
+      holders.set(chunk, 1);
       try {
         parser.write(chunk);
       } catch (e) {
         if (e !== STOP) fail(corrupt(e));
         return;
+      } finally {
+        current = null;
       }
-      // The parser copies what it carries over (partial headers, long names); the sinks above
-      // keep slices of the chunk itself: a chunk none of them kept can be read into again.
-      if (!chunkKept) releaseChunk(chunk);
+      letGo(chunk);
     };
     decomp.on('end', () => queueMicrotask(onDecompEnd));
     const onDecompEnd = (): void => {

@@ -4,8 +4,10 @@
  * files as misses. Nothing in here is fatal: a cache that cannot be written is just not written.
  *
  *   verify/<sha256(binding \0 layer digest)>.json   verification records
- *   analysis/<sha256(diffId \0 selectorsKey)>.json  layer analysis (entry metadata, selected content refs,
- *                                                   small selected contents inline with their sha256)
+ *   analysis/<sha256(diffId \0 selectorsKey)>.bin   layer analysis (entry metadata, selected content refs,
+ *                                                   small selected contents inline with their sha256):
+ *                                                   ANALYSIS_MAGIC, u32le header length, header JSON, then
+ *                                                   the table's columns and the inline contents as raw bytes
  *   blobs/<sha256>                                  larger selected contents, content-addressed
  *   results/<key>.json                              a consumer's result over whole verified images (sbom:
  *                                                   the inventory), keyed by everything it depends on
@@ -16,6 +18,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, link, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../core/paths.js';
 import { LAYERS_FORMAT_VERSION } from './selectors.js';
@@ -45,16 +48,24 @@ export interface CachedAnalysis {
   tarEntries: number;
 }
 
-interface AnalysisFile {
+/** The JSON header of an analysis file; the byte lengths it gives say how the payload after it divides. */
+interface AnalysisHeader {
   format: string;
+  /** os.endianness() of the writer: the columns are in its byte order */
+  endianness: string;
   diffId: string;
   selectorsKey: string;
   uncompressedSize: number;
   tarEntries: number;
-  table: TableRecord;
-  /** small contents kept in the record itself: [entry index, sha256 hex, base64]; checked when the record is read */
-  inline?: [number, string, string][];
+  table: Omit<TableRecord, 'columns'>;
+  /** byte length of each column */
+  columns: number[];
+  /** small contents kept in the file itself: [entry index, sha256 hex, byte length]; checked when the file is read */
+  inline: [number, string, number][];
 }
+
+/** the first bytes of an analysis file */
+const ANALYSIS_MAGIC = Buffer.from('DDLAYER\n', 'latin1');
 
 /**
  * Selected contents up to this size go into the analysis record rather than one blob file each: a
@@ -105,7 +116,7 @@ export class LayerCache {
   }
 
   #analysisPath(diffId: string, selectorsKey: string): string {
-    return join(this.dir, 'analysis', `${sha256(`${diffId}\0${selectorsKey}`)}.json`);
+    return join(this.dir, 'analysis', `${sha256(`${diffId}\0${selectorsKey}`)}.bin`);
   }
 
   async #atomicWrite(path: string, data: string | Uint8Array): Promise<boolean> {
@@ -149,11 +160,24 @@ export class LayerCache {
 
   async getAnalysis(diffId: string, selectorsKey: string): Promise<CachedAnalysis | undefined> {
     try {
-      const f = await readJson(this.#analysisPath(diffId, selectorsKey)) as AnalysisFile;
-      if (f.format !== LAYERS_FORMAT_VERSION || f.diffId !== diffId || f.selectorsKey !== selectorsKey) return undefined;
-      if (typeof f.uncompressedSize !== 'number' || typeof f.tarEntries !== 'number') return undefined;
+      const file = await readFile(this.#analysisPath(diffId, selectorsKey));
+      const m = ANALYSIS_MAGIC.length;
+      if (file.length < m + 4 || !file.subarray(0, m).equals(ANALYSIS_MAGIC)) return undefined;
+      const headerEnd = m + 4 + file.readUInt32LE(m);
+      if (headerEnd > file.length) return undefined;
+      const f = JSON.parse(file.toString('utf8', m + 4, headerEnd)) as AnalysisHeader;
+      if (f.format !== LAYERS_FORMAT_VERSION || f.endianness !== endianness() || f.diffId !== diffId || f.selectorsKey !== selectorsKey) return undefined;
+      if (typeof f.uncompressedSize !== 'number' || typeof f.tarEntries !== 'number' || !Array.isArray(f.columns) || !Array.isArray(f.inline)) return undefined;
+      let at = headerEnd;
+      const take = (n: unknown): Buffer => {
+        if (!Number.isSafeInteger(n) || (n as number) < 0 || at + (n as number) > file.length) throw new Error('bad length');
+        const b = file.subarray(at, at + (n as number));
+        at += n as number;
+        return b;
+      };
+      const columns = f.columns.map(take);
       for (const [, h] of f.table.contents) if (!HEX64.test(h)) return undefined;
-      const table = LayerTable.fromRecord(f.table, (h) => this.blobPath(h));
+      const table = LayerTable.fromRecord({ ...f.table, columns }, (h) => this.blobPath(h));
       // every referenced blob must be there with the right size (contents are hashed again when read)
       await Promise.all(
         [...table.contents.values()].map(async (ref) => {
@@ -163,12 +187,13 @@ export class LayerCache {
         }),
       );
       // inline contents: checked against their digest and size once, here
-      for (const [i, h, b64] of f.inline ?? []) {
+      for (const [i, h, n] of f.inline) {
         if (!Number.isInteger(i) || i < 0 || i >= table.count || table.contents.has(i) || typeof h !== 'string' || !HEX64.test(h)) return undefined;
-        const data = Buffer.from(b64, 'base64');
+        const data = take(n);
         if (data.length !== table.sizes[i] || createHash('sha256').update(data).digest('hex') !== h) return undefined;
         table.contents.set(i, { kind: 'mem', data, sha256: h });
       }
+      if (at !== file.length) return undefined;
       return { table, uncompressedSize: f.uncompressedSize, tarEntries: f.tarEntries };
     } catch {
       return undefined;
@@ -199,11 +224,13 @@ export class LayerCache {
   async putAnalysis(diffId: string, selectorsKey: string, a: { table: LayerTable; uncompressedSize: number; tarEntries: number }): Promise<boolean> {
     try {
       const hashes = new Map<number, string>();
-      const inline: [number, string, string][] = [];
+      const inline: [number, string, number][] = [];
+      const inlineData: Uint8Array[] = [];
       for (const [i, ref] of a.table.contents) {
         let hex: string;
         if (ref.kind === 'mem' && ref.data.length <= CACHE_INLINE_MAX) {
-          inline.push([i, ref.sha256 ?? createHash('sha256').update(ref.data).digest('hex'), ref.data.toString('base64')]);
+          inline.push([i, ref.sha256 ?? createHash('sha256').update(ref.data).digest('hex'), ref.data.length]);
+          inlineData.push(ref.data);
           continue;
         }
         if (ref.kind === 'mem') {
@@ -232,16 +259,22 @@ export class LayerCache {
         } else return false; // on-disk (dir:) contents are never cached
         hashes.set(i, hex);
       }
-      const f: AnalysisFile = {
+      const { columns, ...table } = a.table.toRecord(hashes);
+      const header: AnalysisHeader = {
         format: LAYERS_FORMAT_VERSION,
+        endianness: endianness(),
         diffId,
         selectorsKey,
         uncompressedSize: a.uncompressedSize,
         tarEntries: a.tarEntries,
-        table: a.table.toRecord(hashes),
-        ...(inline.length ? { inline } : {}),
+        table,
+        columns: columns.map((c) => c.length),
+        inline,
       };
-      return await this.#atomicWrite(this.#analysisPath(diffId, selectorsKey), JSON.stringify(f));
+      const json = Buffer.from(JSON.stringify(header), 'utf8');
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(json.length);
+      return await this.#atomicWrite(this.#analysisPath(diffId, selectorsKey), Buffer.concat([ANALYSIS_MAGIC, length, json, ...columns, ...inlineData]));
     } catch (e) {
       this.#writeFailed(e);
       return false;

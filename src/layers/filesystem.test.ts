@@ -260,10 +260,10 @@ describe('layer cache', () => {
     // small contents live in the analysis record: a tampered one makes the record a miss
     for (const f of await readdir(join(dir, 'analysis'))) {
       const p = join(dir, 'analysis', f);
-      const rec = JSON.parse((await fsRead(p)).toString('utf8')) as { inline: [number, string, string][] };
-      expect(rec.inline).toHaveLength(1);
-      rec.inline[0]![2] = Buffer.from('ID=tampered').toString('base64');
-      await writeFile(p, JSON.stringify(rec));
+      const rec = await fsRead(p);
+      // the file ends with the one inline content, os-release
+      expect(rec.subarray(rec.length - 'ID=cached\n'.length).toString()).toBe('ID=cached\n');
+      await writeFile(p, Buffer.concat([rec.subarray(0, rec.length - 'ID=cached\n'.length), Buffer.from('ID=tamper\n')]));
     }
     const t = fakeImage([l]);
     const fsT = track(await buildImageFilesystem(t, { selectors: sel, cache: LayerCache.open(dir) }));
@@ -283,6 +283,43 @@ describe('layer cache', () => {
     expect((await fs2.readFile('/etc/os-release'))?.toString()).toBe('ID=cached\n');
     expect(await fs2.readFile('/big')).toBeUndefined();
     expect(issues.issues.map((i) => i.code)).toContain('CACHE_ERROR');
+  });
+
+  it('an analysis file cut short, grown, or with a header that does not fit its payload is a miss', async () => {
+    const dir = await tmp();
+    const l = await mk('b3');
+    track(await buildImageFilesystem(fakeImage([l]), { selectors: sel, cache: LayerCache.open(dir) }));
+    const [name] = await readdir(join(dir, 'analysis'));
+    const path = join(dir, 'analysis', name!);
+    const good = await fsRead(path);
+    const headerLength = good.readUInt32LE(8);
+    const header = JSON.parse(good.toString('utf8', 12, 12 + headerLength)) as { endianness: string; columns: number[] };
+    const withHeader = (h: object): Buffer => {
+      const json = Buffer.from(JSON.stringify(h));
+      const n = Buffer.alloc(4);
+      n.writeUInt32LE(json.length);
+      return Buffer.concat([good.subarray(0, 8), n, json, good.subarray(12 + headerLength)]);
+    };
+    const bad: [string, Buffer][] = [
+      ['cut short', good.subarray(0, good.length - 1)],
+      ['a byte more', Buffer.concat([good, Buffer.from([0])])],
+      ['another magic', Buffer.concat([Buffer.from('XXLAYER\n'), good.subarray(8)])],
+      ['a header longer than the file', Buffer.concat([good.subarray(0, 8), Buffer.from([0xff, 0xff, 0xff, 0x7f]), good.subarray(12)])],
+      ['the other byte order', withHeader({ ...header, endianness: header.endianness === 'LE' ? 'BE' : 'LE' })],
+      ['a column one byte longer', withHeader({ ...header, columns: header.columns.map((n, i) => (i === 0 ? n + 1 : n)) })],
+    ];
+    // the unchanged header rebuilt is still a hit: the cases above fail for what they change
+    await writeFile(path, withHeader(header));
+    const same = fakeImage([l]);
+    track(await buildImageFilesystem(same, { selectors: sel, cache: LayerCache.open(dir) }));
+    expect(same.opens).toEqual([0]);
+    for (const [what, bytes] of bad) {
+      await writeFile(path, bytes);
+      const img = fakeImage([l]);
+      const fs = track(await buildImageFilesystem(img, { selectors: sel, cache: LayerCache.open(dir) }));
+      expect(img.opens, what).toEqual([1]);
+      expect((await fs.readFile('/etc/os-release'))?.toString(), what).toBe('ID=cached\n');
+    }
   });
 
   it('a cache that cannot be written warns once, and the run still produces its result', async () => {

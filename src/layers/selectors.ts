@@ -8,7 +8,7 @@ import { normaliseQueryPath } from './paths.js';
 import { byString } from '../core/compare.js';
 
 /** Bump when the layer analysis record format or the walker's semantics change. */
-export const LAYERS_FORMAT_VERSION = '1';
+export const LAYERS_FORMAT_VERSION = '2';
 
 /** Glob → RegExp source. "**" spans segments, "*" and "?" stay within one, "{a,b}" alternates. */
 export function globToRegExpSource(glob: string): string {

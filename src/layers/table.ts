@@ -169,22 +169,16 @@ export class LayerTable {
     this.#cap = n;
   }
 
-  // ---- serialisation for the layer cache (columns as base64 typed arrays) ----
+  // ---- serialisation for the layer cache (the numeric columns as raw bytes, COLUMNS order) ----
 
   toRecord(contentHashes: Map<number, string>): TableRecord {
     this.seal();
-    const b64 = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+    const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
     return {
       count: this.count,
       dirs: this.dirs,
       names: this.names,
-      dirOf: b64(this.dirOf),
-      types: b64(this.types),
-      modes: b64(this.modes),
-      uids: b64(this.uids),
-      gids: b64(this.gids),
-      sizes: b64(this.sizes),
-      mtimes: b64(this.mtimes),
+      columns: [bytes(this.dirOf), bytes(this.types), bytes(this.modes), bytes(this.uids), bytes(this.gids), bytes(this.sizes), bytes(this.mtimes)],
       links: [...this.links],
       contents: [...contentHashes],
       selectedBy: [...this.selectedBy],
@@ -200,20 +194,22 @@ export class LayerTable {
       throw new Error('bad table record');
     }
     const t = new LayerTable(Math.max(n, 1));
-    const col = <T>(s: string, C: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number }): T => {
-      const buf = Buffer.from(s, 'base64');
-      if (buf.length !== n * C.BYTES_PER_ELEMENT) throw new Error('bad column');
-      const ab = new ArrayBuffer(buf.length);
-      new Uint8Array(ab).set(buf);
+    if (!Array.isArray(r.columns) || r.columns.length !== COLUMNS.length) throw new Error('bad columns');
+    // copied into memory of their own: the record's bytes are views into a whole cache file
+    const col = <T>(k: number, C: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number }): T => {
+      const bytes = r.columns[k]!;
+      if (!(bytes instanceof Uint8Array) || bytes.length !== n * C.BYTES_PER_ELEMENT) throw new Error('bad column');
+      const ab = new ArrayBuffer(bytes.length);
+      new Uint8Array(ab).set(bytes);
       return new C(ab, 0, n);
     };
-    t.dirOf = col(r.dirOf, Uint32Array);
-    t.types = col(r.types, Uint8Array);
-    t.modes = col(r.modes, Uint16Array);
-    t.uids = col(r.uids, Uint32Array);
-    t.gids = col(r.gids, Uint32Array);
-    t.sizes = col(r.sizes, Float64Array);
-    t.mtimes = col(r.mtimes, Float64Array);
+    t.dirOf = col(0, Uint32Array);
+    t.types = col(1, Uint8Array);
+    t.modes = col(2, Uint16Array);
+    t.uids = col(3, Uint32Array);
+    t.gids = col(4, Uint32Array);
+    t.sizes = col(5, Float64Array);
+    t.mtimes = col(6, Float64Array);
     t.count = n;
     t.#cap = n;
     t.names = r.names;
@@ -236,17 +232,15 @@ export class LayerTable {
   }
 }
 
+/** the numeric columns of a TableRecord, in order */
+export const COLUMNS = ['dirOf', 'types', 'modes', 'uids', 'gids', 'sizes', 'mtimes'] as const;
+
 export interface TableRecord {
   count: number;
   dirs: string[];
   names: string[];
-  dirOf: string;
-  types: string;
-  modes: string;
-  uids: string;
-  gids: string;
-  sizes: string;
-  mtimes: string;
+  /** the bytes of each of COLUMNS (platform byte order: the cache is local to the machine) */
+  columns: Uint8Array[];
   links: [number, string][];
   contents: [number, string][];
   selectedBy: [number, number[]][];

@@ -36,6 +36,8 @@ export interface RunOptions {
   /** a fixed distro, or undefined to detect it from the image (default) */
   distro?: Distro;
   issues?: IssueLog;
+  /** wraps the context the cataloger gets (to answer ownedByOsPackages, or watch reads) */
+  wrap?: (ctx: CatalogContext) => CatalogContext;
 }
 
 function isResolved(i: ResolvedImage | BuiltImageLike): i is ResolvedImage {
@@ -101,7 +103,8 @@ export async function runCatalogerOnImage(cataloger: Cataloger, image: ResolvedI
   const fs = await buildImageFilesystem(resolved, { selectors: [selectorOf(cataloger), DISTRO_SELECTOR], cache: null, issues });
   try {
     const distro = opts.distro ?? (await detectDistro((p) => fs.readFile(p)));
-    const ctx = catalogContext(cataloger, fs, issues, distro, resolved.target.kind);
+    const base = catalogContext(cataloger, fs, issues, distro, resolved.target.kind);
+    const ctx = opts.wrap ? opts.wrap(base) : base;
     const r = await cataloger.catalog(ctx);
     return { packages: r.packages, relationships: r.relationships ?? [], issues: [...issues.issues], distro, fs: { layers: fs.layers } };
   } finally {

@@ -28,6 +28,11 @@ export interface CatalogContext {
   readRange?(path: string, offset: number, length: number): Promise<Buffer | undefined>;
   /** a Location for a path of the squashed view, with its layer digest */
   locate(path: string, role?: Location['role']): Location;
+  /**
+   * Which of `paths` (absolute, normal) the OS packages cataloged before this cataloger list as
+   * their files (OS catalogers run first). Optional: a context without it owns nothing.
+   */
+  ownedByOsPackages?(paths: readonly string[]): Set<string>;
 }
 
 export interface CatalogerResult {

@@ -85,6 +85,28 @@ describe('postProcess with classifiers', () => {
 });
 
 describe('sbomImage', () => {
+  it('tells a cataloger which paths the OS packages found before it own', async () => {
+    const img = await buildImage({ layers: [{ createdBy: 'ADD x', entries: [{ path: '/usr/bin/tool', content: 'x' }, { path: '/opt/tool', content: 'y' }] }] });
+    const os = fake('os', ['installed'], async (ctx) => {
+      const p = { type: 'deb' as const, name: 'tool', version: '1', locations: [ctx.locate('/usr/bin/tool', 'evidence')], foundBy: 'os', metadata: { kind: 'dpkg' as const, files: [{ path: 'usr/bin/./tool' }] } };
+      return { packages: [{ ...p, id: packageId(p) }] };
+    });
+    const answers: string[][] = [];
+    const probe = fake('probe', ['installed'], async (ctx) => {
+      answers.push([...(ctx.ownedByOsPackages?.(['/opt/tool', '/usr/bin/tool', '/nowhere']) ?? [])]);
+      return { packages: [] };
+    });
+    const t = tempDir('drydock-sbom-unit-');
+    try {
+      writeOciLayout(join(t.dir, 'l'), [{ image: img, tag: 'v1' }]);
+      await sbomImage(`oci-dir:${join(t.dir, 'l')}:v1`, { available: [probe, os, probe], issues: new IssueLog(), cacheDir: null });
+      // before the OS cataloger ran, nothing; after it, the one path its package lists
+      expect(answers).toEqual([[], ['/usr/bin/tool']]);
+    } finally {
+      t.cleanup();
+    }
+  });
+
   it('a cataloger that throws becomes an INTERNAL issue and the others go on', async () => {
     const img = await buildImage({ layers: [{ createdBy: 'ADD x', entries: [{ path: '/etc/os-release', content: 'ID=alpine\nVERSION_ID=3.20.0\n' }, { path: '/ok.txt', content: 'ok' }, { path: '/boom.txt', content: 'x' }] }] });
     const ok = fake('ok', ['installed'], async (ctx) => ({

@@ -128,7 +128,8 @@ function locationIn(fs: ImageFilesystem, path: string, layer: number, role: Loca
   return loc;
 }
 
-function squashedContext(c: Cataloger, fs: ImageFilesystem, issues: IssueLog, distro: Distro | undefined, targetKind: TargetKind): CatalogContext {
+/** `found`: the packages the catalogers before this one returned (OS catalogers run first) */
+function squashedContext(c: Cataloger, fs: ImageFilesystem, issues: IssueLog, distro: Distro | undefined, targetKind: TargetKind, found: readonly Package[]): CatalogContext {
   return {
     fs,
     distro,
@@ -137,6 +138,7 @@ function squashedContext(c: Cataloger, fs: ImageFilesystem, issues: IssueLog, di
     files: () => fs.selected(c.name),
     read: (path) => fs.readFile(path),
     locate: (path, role) => locationIn(fs, path, fs.stat(path)?.layer ?? -1, role),
+    ownedByOsPackages: (paths) => new Set(osFileOwners(found, new Set(paths)).keys()),
   };
 }
 
@@ -171,6 +173,23 @@ const INVENTORY_CACHE_FORMAT = 'sbom-inventory/3';
 
 const OS_TYPES = new Set(['deb', 'apk', 'rpm']);
 
+/**
+ * path → id of the first OS package among `packages` that lists it as one of its files, for the
+ * paths in `wanted` only (OS packages list tens of thousands of files).
+ */
+function osFileOwners(packages: readonly Package[], wanted: ReadonlySet<string>): Map<string, string> {
+  const owner = new Map<string, string>();
+  if (wanted.size === 0) return owner;
+  for (const p of packages) {
+    if (!OS_TYPES.has(p.type) || !p.metadata || !('files' in p.metadata) || !Array.isArray(p.metadata.files)) continue;
+    for (const f of p.metadata.files as { path: string }[]) {
+      const path = normaliseQueryPath(f.path.charCodeAt(0) === 47 ? f.path : '/' + f.path);
+      if (wanted.has(path) && !owner.has(path)) owner.set(path, p.id);
+    }
+  }
+  return owner;
+}
+
 /** Layer attribution, file ownership, derived CPEs, dedupe and order: the same for every ecosystem. */
 export function postProcess(packages: Package[], relationships: Relationship[], layers: LayerRef[]): { packages: Package[]; relationships: Relationship[] } {
   // dedupe: the id is derived from type, namespace, name, version and the first path
@@ -198,22 +217,13 @@ export function postProcess(packages: Package[], relationships: Relationship[], 
     if (ref) p.introducedBy = { ...ref };
   }
 
-  // ownership: an OS package listing the file a language package (or a classifier finding) was found
-  // in; OS packages list tens of thousands of files, so only the paths asked about are looked up
+  // ownership: an OS package listing the file a language package (or a classifier finding) was found in
   const wanted = new Set<string>();
   for (const p of out) if (!OS_TYPES.has(p.type)) for (const l of p.locations) wanted.add(l.path);
-  const owner = new Map<string, string>();
-  if (wanted.size > 0) {
-    for (const p of out) {
-      if (!OS_TYPES.has(p.type) || !p.metadata || !('files' in p.metadata) || !Array.isArray(p.metadata.files)) continue;
-      for (const f of p.metadata.files as { path: string }[]) {
-        const path = normaliseQueryPath(f.path.charCodeAt(0) === 47 ? f.path : '/' + f.path);
-        if (wanted.has(path) && !owner.has(path)) owner.set(path, p.id);
-      }
-    }
-  }
+  const owner = osFileOwners(out, wanted);
   // a runtime found by a file classifier in a file an OS package installed is that package,
-  // already reported with better data: drop the classifier finding
+  // already reported with better data: drop the classifier finding (the classifier cataloger skips
+  // the files the OS packages cataloged before it own: CatalogContext.ownedByOsPackages)
   const isClassifierFinding = (p: Package) => p.metadata?.kind === 'generic' && typeof (p.metadata as { classifier?: unknown }).classifier === 'string';
   for (let i = out.length - 1; i >= 0; i--) {
     const p = out[i]!;
@@ -368,7 +378,7 @@ export async function sbomImage(target: string | Target, opts: SbomOptions = {})
       const packages: Package[] = [];
       const relationships: Relationship[] = [];
       for (const c of catalogers) {
-        const r = await runCataloger(c, squashedContext(c, fs, issues, distro, kind), issues, '');
+        const r = await runCataloger(c, squashedContext(c, fs, issues, distro, kind, packages), issues, '');
         packages.push(...r.packages);
         relationships.push(...r.relationships);
       }

@@ -17,6 +17,30 @@ describe('binary classifiers', () => {
     expect(classifiersFor('/usr/bin/nodes')).toEqual([]);
   });
 
+  it('does not read the files the OS packages cataloged before it own', async () => {
+    const img = await buildImage({
+      layers: [
+        [
+          { path: '/usr/bin/openssl', content: pad('OpenSSL 3.0.15 3 Sep 2024'), mode: 0o755 },
+          { path: '/opt/ssl/bin/openssl', content: pad('OpenSSL 3.3.0 9 Apr 2024'), mode: 0o755 },
+          { path: '/bin/busybox', content: pad('BusyBox v1.36.1 (2023-11-07 18:53:09 UTC)'), mode: 0o755 },
+        ],
+      ],
+    });
+    const asked: string[][] = [];
+    const read: string[] = [];
+    const r = await runCatalogerOnImage(binaryClassifierCataloger, img, {
+      wrap: (ctx) => ({
+        ...ctx,
+        read: (p) => (read.push(p), ctx.read(p)),
+        ownedByOsPackages: (paths) => (asked.push([...paths]), new Set(paths.filter((p) => p === '/usr/bin/openssl' || p === '/bin/busybox'))),
+      }),
+    });
+    expect(asked).toEqual([['/bin/busybox', '/opt/ssl/bin/openssl', '/usr/bin/openssl']]);
+    expect(read).toEqual(['/opt/ssl/bin/openssl']);
+    expect(r.packages.map((p) => `${p.name}@${p.version} ${p.locations[0]!.path}`)).toEqual(['openssl@3.3.0 /opt/ssl/bin/openssl']);
+  });
+
   it('scans windows around anchors only', () => {
     expect(scan(pad('xx BusyBox v1.36.1 (2023'), 'BusyBox v', /BusyBox v(\d+\.\d+\.\d+)/)?.[1]).toBe('1.36.1');
     expect(scan(pad('BusyBox vX'), 'BusyBox v', /BusyBox v(\d+)/)).toBeUndefined();

@@ -142,10 +142,13 @@ export function classifiersFor(path: string): BinaryClassifier[] {
 async function catalogBinaries(ctx: CatalogContext, foundBy: string): Promise<CatalogerResult> {
   const packages: Package[] = [];
   const exists = (p: string) => ctx.fs.stat(p) !== undefined;
-  for (const f of ctx.files()) {
-    if (f.type !== 'file') continue;
+  const candidates = ctx.files().filter((f) => f.type === 'file' && classifiersFor(f.path).length > 0);
+  // a finding in a file an OS package installed is that package, which the OS cataloger reported
+  // with better data (the orchestrator drops such findings): those files are not read at all
+  const owned = ctx.ownedByOsPackages?.(candidates.map((f) => f.path)) ?? new Set<string>();
+  for (const f of candidates) {
+    if (owned.has(f.path)) continue;
     const cs = classifiersFor(f.path);
-    if (!cs.length) continue;
     const b = await ctx.read(f.path);
     if (!b) continue;
     for (const c of cs) {

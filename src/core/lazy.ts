@@ -10,3 +10,6 @@ export function lazyPackage<T>(name: string): () => T {
   let mod: T | undefined;
   return () => (mod ??= require(name) as T);
 }
+
+/** node:zlib on first use: loading it costs every start a few milliseconds that only archives and layers need */
+export const zlib = lazyPackage<typeof import('node:zlib')>('node:zlib');

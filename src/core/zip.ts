@@ -5,7 +5,7 @@
  * CRC-32. Callers turn ZipFormatError into their own coded error or issue.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { crc32, inflateRawSync } from 'node:zlib';
+import { zlib } from './lazy.js';
 
 export interface ZipEntry {
   name: string;
@@ -145,12 +145,12 @@ export function readZipEntry(src: ZipSource, entry: ZipEntry, maxBytes: number):
   if (entry.method === 0) data = Buffer.from(raw);
   else if (entry.method === 8) {
     try {
-      data = inflateRawSync(raw, { maxOutputLength: Math.max(entry.size, 1) });
+      data = zlib().inflateRawSync(raw, { maxOutputLength: Math.max(entry.size, 1) });
     } catch (err) {
       throw new ZipFormatError(`${entry.name}: does not inflate (${(err as Error).message})`);
     }
   } else throw new ZipFormatError(`${entry.name}: unsupported compression method ${entry.method}`);
   if (data.length !== entry.size) throw new ZipFormatError(`${entry.name}: inflated to ${data.length} bytes, the directory says ${entry.size}`);
-  if (crc32(data) >>> 0 !== entry.crc >>> 0) throw new ZipFormatError(`${entry.name}: fails its crc-32 check`);
+  if (zlib().crc32(data) >>> 0 !== entry.crc >>> 0) throw new ZipFormatError(`${entry.name}: fails its crc-32 check`);
   return data;
 }

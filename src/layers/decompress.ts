@@ -4,9 +4,9 @@
  * Errors are plain; the caller wraps them as DECOMPRESS_FAILED naming the layer.
  */
 import { PassThrough, Transform, type TransformCallback } from 'node:stream';
-import { createGunzip, type Gunzip } from 'node:zlib';
+import type { Gunzip } from 'node:zlib';
 import type { Decompress } from 'fzstd';
-import { lazyPackage } from '../core/lazy.js';
+import { lazyPackage, zlib } from '../core/lazy.js';
 import { lend, type Lender } from '../core/lend.js';
 import type { Compression } from '../image/types.js';
 
@@ -149,7 +149,7 @@ export function decompressStream(compression: Compression): Transform {
   switch (compression) {
     case 'gzip': {
       // Gunzip continues with the next member of a concatenated stream by itself.
-      const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK });
+      const gunzip = zlib().createGunzip({ chunkSize: GUNZIP_CHUNK });
       new GunzipRecycler(gunzip);
       return gunzip;
     }

@@ -5,7 +5,7 @@
  * `{packages: [{name, version, source, kind, dependencies: [indices], root}]}`. Binaries are read
  * by position: the headers, the section table and the `.dep-v0` section only.
  */
-import { inflateSync } from 'node:zlib';
+import { zlib } from '../../core/lazy.js';
 import type { Package, Relationship } from '../../model/package.js';
 import type { CatalogContext, Cataloger, CatalogerResult } from '../types.js';
 import { bytesAt, ContentUnavailable, executableLayout, forEachBinary, runOnBuffer, runOnSource, type ExecutableSection, type RangeSource, type Reading } from './binary-formats.js';
@@ -82,7 +82,7 @@ export function decodeAuditData(compressed: Buffer): AuditPackage[] {
   if (compressed.length > MAX_AUDIT_COMPRESSED) throw new Error(`audit data larger than ${MAX_AUDIT_COMPRESSED} bytes`);
   let json: Buffer;
   try {
-    json = inflateSync(compressed, { maxOutputLength: MAX_AUDIT_JSON });
+    json = zlib().inflateSync(compressed, { maxOutputLength: MAX_AUDIT_JSON });
   } catch (e) {
     throw new Error(`audit data does not inflate: ${(e as Error).message}`);
   }

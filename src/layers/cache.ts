@@ -33,6 +33,15 @@ async function readJson(path: string): Promise<unknown> {
   return JSON.parse((await readFile(path)).toString('utf8'));
 }
 
+/**
+ * JSON with every character past ASCII written as a \u escape. A few such characters (a maintainer's
+ * name, a licence text) would otherwise make V8 decode the whole file into a two-byte string and
+ * parse it with its slower two-byte parser: a warm sbom reads 1.4 MB of cached inventory this way.
+ */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export interface VerificationRecord {
   binding: string;
   /** compressed layer digest */
@@ -218,7 +227,7 @@ export class LayerCache {
 
   async putResult(key: string, value: unknown): Promise<boolean> {
     if (!HEX64.test(key)) return false;
-    return this.#atomicWrite(join(this.dir, 'results', `${key}.json`), JSON.stringify({ format: LAYERS_FORMAT_VERSION, key, value }));
+    return this.#atomicWrite(join(this.dir, 'results', `${key}.json`), asciiJson({ format: LAYERS_FORMAT_VERSION, key, value }));
   }
 
   async putAnalysis(diffId: string, selectorsKey: string, a: { table: LayerTable; uncompressedSize: number; tarEntries: number }): Promise<boolean> {
@@ -271,7 +280,7 @@ export class LayerCache {
         columns: columns.map((c) => c.length),
         inline,
       };
-      const json = Buffer.from(JSON.stringify(header), 'utf8');
+      const json = Buffer.from(asciiJson(header), 'latin1');
       const length = Buffer.alloc(4);
       length.writeUInt32LE(json.length);
       return await this.#atomicWrite(this.#analysisPath(diffId, selectorsKey), Buffer.concat([ANALYSIS_MAGIC, length, json, ...columns, ...inlineData]));

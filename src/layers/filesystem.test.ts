@@ -322,6 +322,28 @@ describe('layer cache', () => {
     }
   });
 
+  it('writes results and analysis records as ASCII and reads back every character', async () => {
+    const dir = await tmp();
+    const cache = LayerCache.open(dir);
+    const value = { names: ['Łukasz Żółw', 'Ærø', 'emoji \u{1f600}', 'lone \ud800 surrogate', 'tab\tquote"', '\u007f\u0080\uffff'] };
+    const key = 'a'.repeat(64);
+    expect(await cache.putResult(key, value)).toBe(true);
+    expect(await cache.getResult(key)).toEqual(value);
+    const bytes = await fsRead(join(dir, 'results', `${key}.json`));
+    expect([...bytes].every((b) => b < 0x80)).toBe(true);
+    // an entry name past ASCII, in an analysis record
+    const l = await layer([{ name: 'etc/os-release', content: 'ID=cached\n' }, { name: 'opt/Ærø/ż.txt', content: 'x' }], 'none', 'file:ascii');
+    track(await buildImageFilesystem(fakeImage([l]), { selectors: sel, cache }));
+    const again = fakeImage([l]);
+    const fs = track(await buildImageFilesystem(again, { selectors: sel, cache }));
+    expect(again.opens).toEqual([0]);
+    expect(fs.stat('/opt/Ærø/ż.txt')?.size).toBe(1);
+    for (const f of await readdir(join(dir, 'analysis'))) {
+      const rec = await fsRead(join(dir, 'analysis', f));
+      expect(rec.includes(Buffer.from('\\u00c6r\\u00f8'))).toBe(true);
+    }
+  });
+
   it('a cache that cannot be written warns once, and the run still produces its result', async () => {
     const dir = await tmp();
     await writeFile(join(dir, 'file'), 'x'); // the cache dir would be below a regular file

@@ -12,6 +12,11 @@ export { contentUuid, type EncodeOptions } from './common.js';
 
 export type SbomFormat = 'cyclonedx-json' | 'spdx-json' | 'json' | 'table';
 
+/** Whether `format` writes OS packages' installed-file lists (`metadata.files`); the others leave them out. */
+export function writesFileLists(format: SbomFormat): boolean {
+  return format === 'json';
+}
+
 /** Encodes an inventory in one of the SBOM formats (`version`: the CycloneDX spec version). */
 export function encodeSbom(inv: Inventory, format: SbomFormat, opts: EncodeOptions & { version?: string } = {}): string {
   switch (format) {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Clock } from '../core/clock.js';
 import { clockFromEnv } from '../core/clock.js';
 import type { Inventory } from '../model/index.js';
-import { encodeCycloneDx, encodeNativeJson, encodeSpdx, encodeTable, spdxId } from './index.js';
+import { encodeCycloneDx, encodeNativeJson, encodeSbom, encodeSpdx, encodeTable, spdxId, writesFileLists, type SbomFormat } from './index.js';
 import { L0, L1, sampleInventory } from './testdata/sample-inventory.js';
 import { cyclonedxValidator, spdxValidator } from './testdata/schemas.js';
 import { cycloneDxDocument } from './cyclonedx.js';
@@ -139,6 +139,26 @@ describe('native', () => {
       v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v,
     ) as Inventory;
     expect(encodeNativeJson(shuffled)).toBe(encodeNativeJson(inv));
+  });
+});
+
+describe('file lists', () => {
+  it('only the formats that say so write them: every other one encodes the same without them', () => {
+    const inv = sampleInventory();
+    expect(inv.packages.some((p) => p.metadata && 'files' in p.metadata)).toBe(true);
+    const without: Inventory = {
+      ...inv,
+      packages: inv.packages.map((p) => {
+        if (!p.metadata || !('files' in p.metadata)) return p;
+        const { files: _f, ...metadata } = p.metadata;
+        return { ...p, metadata };
+      }),
+    };
+    const clock: Clock = { now: () => new Date('2024-01-02T03:04:05Z') };
+    for (const format of ['cyclonedx-json', 'spdx-json', 'json', 'table'] as SbomFormat[]) {
+      const same = encodeSbom(inv, format, { clock }) === encodeSbom(without, format, { clock });
+      expect(same, format).toBe(!writesFileLists(format));
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IssueLog } from '../core/issues.js';
 import type { Cataloger } from '../catalog/types.js';
-import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageId, type Package } from '../model/index.js';
 import { buildImage, tempDir, writeOciLayout } from '../../test/testkit/index.js';
@@ -169,6 +169,43 @@ describe('sbomImage', () => {
       utimesSync(blob, new Date(0), new Date(0));
       await run(mkOk('1'));
       expect(calls).toBe(3);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('file lists: kept beside the cached inventory, read on a warm run only when asked for, a miss when gone', async () => {
+    const img = await buildImage({ layers: [{ createdBy: 'ADD x', entries: [{ path: '/os.txt', content: 'os' }] }] });
+    let calls = 0;
+    const os = fake('os', ['installed'], async (ctx) => {
+      calls++;
+      const p = { type: 'deb' as const, name: 'tool', version: '1', locations: [ctx.locate('/os.txt', 'database')], foundBy: 'os', metadata: { kind: 'dpkg' as const, files: [{ path: '/usr/bin/tool', digest: 'md5:00' }] } };
+      return { packages: [{ ...p, id: packageId(p) }] };
+    });
+    const t = tempDir('drydock-sbom-unit-');
+    try {
+      writeOciLayout(join(t.dir, 'l'), [{ image: img, tag: 'v1' }]);
+      const cacheDir = join(t.dir, 'cache');
+      const run = (fileLists?: boolean) => sbomImage(`oci-dir:${join(t.dir, 'l')}:v1`, { available: [os], issues: new IssueLog(), cacheDir, ...(fileLists === undefined ? {} : { fileLists }) });
+      const filesOf = (inv: Awaited<ReturnType<typeof run>>) => inv.packages.map((p) => (p.metadata as { files?: unknown }).files);
+      // a cold run without the lists still caches them
+      const coldWithout = await run(false);
+      expect(filesOf(coldWithout)).toEqual([undefined]);
+      const warmWith = await run();
+      expect(calls).toBe(1);
+      expect(filesOf(warmWith)).toEqual([[{ path: '/usr/bin/tool', digest: 'md5:00' }]]);
+      const warmWithout = await run(false);
+      expect(calls).toBe(1);
+      expect(warmWithout).toEqual(coldWithout);
+      // the inventory alone still serves a run without lists; one that wants them catalogs again
+      const results = join(cacheDir, 'layers', 'results');
+      const files = readdirSync(results);
+      expect(files).toHaveLength(2);
+      for (const f of files) if (!readFileSync(join(results, f), 'utf8').includes('"packages"')) rmSync(join(results, f));
+      await run(false);
+      expect(calls).toBe(1);
+      expect(await run()).toEqual(warmWith);
+      expect(calls).toBe(2);
     } finally {
       t.cleanup();
     }

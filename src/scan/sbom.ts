@@ -35,6 +35,12 @@ export interface SbomOptions extends ScanCommonOptions {
   tool?: { name: string; version: string };
   /** the catalogers to choose from (default: allCatalogers()) */
   available?: Cataloger[];
+  /**
+   * Whether OS packages keep the lists of their installed files (`metadata.files`; default true).
+   * The CycloneDX, SPDX and table encoders do not write them: a caller that only encodes one of
+   * those can say false, and a warm run then reads about a third as much of the cache.
+   */
+  fileLists?: boolean;
 }
 
 const IMAGE_DEFAULT_TAGS: readonly CatalogerTag[] = ['installed', 'os', 'binary', 'image'];
@@ -157,7 +163,10 @@ function hiddenLayerContext(c: Cataloger, fs: ImageFilesystem, issues: IssueLog,
   };
 }
 
-/** What a warm run reuses when every layer is verified for its source: the catalog results of the image. */
+/**
+ * What a warm run reuses when every layer is verified for its source: the catalog results of the
+ * image, its packages without their file lists (kept apart: FileLists).
+ */
 interface CachedInventory {
   distro?: Distro;
   packages: Package[];
@@ -168,8 +177,43 @@ interface CachedInventory {
   entries: number[];
 }
 
+/** The file lists of a cached inventory's packages: [index in CachedInventory.packages, files]. */
+type FileLists = [number, unknown[]][];
+
 /** Bump when the cached inventory's shape or its post-processing changes. */
-const INVENTORY_CACHE_FORMAT = 'sbom-inventory/3';
+const INVENTORY_CACHE_FORMAT = 'sbom-inventory/4';
+
+/** The cache key of the file lists that go with the cached inventory under `resultKey`. */
+function fileListsKey(resultKey: string): string {
+  return createHash('sha256').update(`${resultKey}\0file-lists`).digest('hex');
+}
+
+/** Packages without `metadata.files`, and the lists taken off (shallow copies where one was taken). */
+function splitFileLists(packages: readonly Package[]): { packages: Package[]; lists: FileLists } {
+  const lists: FileLists = [];
+  const out = packages.map((p, i) => {
+    const files = p.metadata && 'files' in p.metadata ? p.metadata.files : undefined;
+    if (!Array.isArray(files)) return p;
+    lists.push([i, files]);
+    const { files: _f, ...metadata } = p.metadata as { files: unknown };
+    return { ...p, metadata: metadata as Package['metadata'] };
+  });
+  return { packages: out, lists };
+}
+
+/** Puts file lists back on (copies of) the packages they were taken from; undefined when they do not fit. */
+function joinFileLists(packages: Package[], lists: unknown): Package[] | undefined {
+  if (!Array.isArray(lists)) return undefined;
+  const out = [...packages];
+  for (const entry of lists as unknown[]) {
+    if (!Array.isArray(entry) || entry.length !== 2) return undefined;
+    const [i, files] = entry as [unknown, unknown];
+    const p = typeof i === 'number' ? out[i] : undefined;
+    if (!p?.metadata || !Array.isArray(files)) return undefined;
+    out[i as number] = { ...p, metadata: { ...p.metadata, files } as Package['metadata'] };
+  }
+  return out;
+}
 
 const OS_TYPES = new Set(['deb', 'apk', 'rpm']);
 
@@ -293,6 +337,7 @@ export async function sbomImage(target: string | Target, opts: SbomOptions = {})
     return inventoryFromSbomFile(parsed.path ?? '', opts.issues ? { issues: opts.issues } : {});
   }
   const scope = opts.scope ?? 'squashed';
+  const fileLists = opts.fileLists ?? true;
   const issues = opts.issues ?? new IssueLog();
   const image = await openImage(target, imageOptions({ ...opts, issues }));
   preloadPackageUrl(); // needed by every cataloger and encoder; loaded while the first layer arrives
@@ -351,14 +396,17 @@ export async function sbomImage(target: string | Target, opts: SbomOptions = {})
         verified = await cache.isVerified(await image.verificationBinding(i), l.digest, l.diffId);
       }
       const hit = verified ? await cache.getResult<CachedInventory>(resultKey) : undefined;
-      if (hit && Array.isArray(hit.packages) && Array.isArray(hit.relationships) && Array.isArray(hit.issues) && Array.isArray(hit.entries)) {
+      // the file lists are read only when asked for; a hit without them is a miss
+      const packages =
+        hit && Array.isArray(hit.packages) ? (fileLists ? joinFileLists(hit.packages, await cache.getResult(fileListsKey(resultKey))) : hit.packages) : undefined;
+      if (hit && packages && Array.isArray(hit.relationships) && Array.isArray(hit.issues) && Array.isArray(hit.entries)) {
         const events = opts.events;
         image.layers.forEach((l, i) => {
           events?.({ type: 'layer-start', index: i, digest: l.digest, size: l.size });
           events?.({ type: 'layer-done', index: i, digest: l.digest, entries: hit.entries[i] ?? 0, cached: true });
         });
         for (const is of hit.issues) issues.record(is);
-        return finish(hit.distro, refs, { packages: hit.packages, relationships: hit.relationships });
+        return finish(hit.distro, refs, { packages, relationships: hit.relationships });
       }
     }
     const issuesBefore = issues.issues.length;
@@ -405,18 +453,20 @@ export async function sbomImage(target: string | Target, opts: SbomOptions = {})
       const layers = layerRefs(fs, image);
       const done = postProcess(packages, relationships, layers);
       const newIssues = issues.issues.slice(issuesBefore);
+      const split = splitFileLists(done.packages);
       // a run with errors (a cataloger that threw, unreadable stored content) is not worth repeating
       if (cache && resultKey && !newIssues.some((i) => i.severity === 'error')) {
         const value: CachedInventory = {
           ...(distro ? { distro } : {}),
-          packages: done.packages,
+          packages: split.packages,
           relationships: done.relationships,
           issues: newIssues,
           entries: fs.layers.map((l) => l.entries),
         };
-        await cache.putResult(resultKey, value);
+        // the file lists first: an inventory in the cache always has its lists beside it
+        if (await cache.putResult(fileListsKey(resultKey), split.lists)) await cache.putResult(resultKey, value);
       }
-      return finish(distro, layers, done);
+      return finish(distro, layers, fileLists ? done : { packages: split.packages, relationships: done.relationships });
     } finally {
       await fs.close();
     }

@@ -34,7 +34,7 @@ export function sbomCommand(): Command {
   cmd.enablePositionalOptions().addCommand(convertCommand());
   cmd.action(async (target: string) => {
     // loaded on use: `drydock --help` and light commands start fast
-    const { encodeSbom } = await import('../../sbom/index.js');
+    const { encodeSbom, writesFileLists } = await import('../../sbom/index.js');
     const { sbomImage } = await import('../../scan/sbom.js');
     const v = resolveOptions(cmd, KEYS);
     const format = parseFormat(v.format as string, SBOM_FORMATS);
@@ -46,6 +46,7 @@ export function sbomCommand(): Command {
         ...(catalogers && catalogers.length ? { catalogers } : {}),
         scope: v.scope as 'squashed' | 'all-layers',
         tool: { name: 'drydock', version: drydockVersion() },
+        fileLists: writesFileLists(format.name as SbomFormat),
       });
       ctx.renderer.done();
       const out = encodeSbom(inv, format.name as SbomFormat, { clock: clockFromEnv(), ...(format.version ? { version: format.version } : {}) });

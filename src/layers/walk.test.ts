@@ -228,10 +228,17 @@ describe('walkLayer', () => {
     }
   }
   /** Walks the uncompressed `tar` from a file with a spill store, then runs `check` before the store is closed. */
-  async function walkSpilling(tar: Buffer, inlineMax: number, selectors: CompiledSelectors, check: (w: Awaited<ReturnType<typeof walkFromFile>>, spill: SpillStore) => Promise<void>) {
+  async function walkSpilling(
+    tar: Buffer,
+    inlineMax: number,
+    selectors: CompiledSelectors,
+    check: (w: Awaited<ReturnType<typeof walkFromFile>>, spill: SpillStore) => Promise<void>,
+    compression: 'none' | 'gzip' = 'none',
+  ) {
     const spill = await SpillStore.create();
     try {
-      await check(await walkFromFile(tar, { compression: 'none', expectedDiffId: sha256(tar), spill, inlineMax, selectors }), spill);
+      const blob = compression === 'gzip' ? gzipSync(tar, { level: 1 }) : tar;
+      await check(await walkFromFile(blob, { compression, expectedDiffId: sha256(tar), spill, inlineMax, selectors }), spill);
     } finally {
       await spill.close();
     }
@@ -254,35 +261,48 @@ describe('walkLayer', () => {
 
   it('hands kept chunks back once every sink is done with them, and what was kept stays intact', async () => {
     const marker = Buffer.from('\xff drydock marker:', 'latin1');
-    const withMarker = pattern(40_000, 29);
-    marker.copy(withMarker, 21_000);
-    // every entry is kept: in memory (spanning two or three chunks), spilled, or held until its marker shows
-    const entries = [
-      ...Array.from({ length: 30 }, (_, i) => ({ name: `keep/${i}.bin`, content: pattern(6000 + i * 37, 3 + i) })),
-      ...Array.from({ length: 3 }, (_, i) => ({ name: `keep/big${i}.bin`, content: pattern(50_000, 41 + i) })),
-      { name: 'bin/marked', content: withMarker, mode: 0o755 },
-      { name: 'bin/plain', content: pattern(30_000, 53), mode: 0o755 },
-    ];
-    const tar = await makeTar([...entries.slice(0, 15), entries[33]!, ...entries.slice(15, 31), entries[34]!, ...entries.slice(31, 33)]);
     const selectors = compileSelectors([
       { id: 'k', version: '1', globs: ['/keep/*'] },
       { id: 'm', version: '1', executables: true, contentMarkers: [marker.toString('latin1')] },
     ]);
-    await walkSpilling(tar, 16_000, selectors, async ({ result: r, chunks, buffers }, spill) => {
-      for (const e of entries) {
-        const path = `/${e.name}`;
-        if (path === '/bin/plain') {
-          expect([...r.table.contents.keys()].map((k) => r.table.pathOf(k))).not.toContain(path);
-          continue;
-        }
-        const ref = contentRef(r, path);
-        const got = ref.kind === 'mem' ? ref.data : await spill.read((ref as { sha256: string }).sha256);
-        expect(got.equals(e.content), path).toBe(true);
-      }
-      // a handful of buffers for the whole range: the kept chunks came back too
-      expect(chunks).toBeGreaterThan(80);
-      expect(buffers).toBeLessThan(16);
-    });
+    for (const compression of ['none', 'gzip'] as const) {
+      // held in memory until its marker shows; through gzip, for longer than zlib's output buffers last
+      const withMarker = compression === 'none' ? pattern(40_000, 29) : randomish(3_000_000, 29);
+      marker.copy(withMarker, withMarker.length - 30_000);
+      // every entry is kept: in memory (spanning two or three chunks), spilled, or held until its marker
+      // shows; the fillers make the tar span several of zlib's 1 MiB output buffers
+      const entries = [
+        ...Array.from({ length: 30 }, (_, i) => ({ name: `keep/${i}.bin`, content: pattern(6000 + i * 37, 3 + i) })),
+        ...Array.from({ length: 3 }, (_, i) => ({ name: `keep/big${i}.bin`, content: pattern(50_000, 41 + i) })),
+        { name: 'bin/marked', content: withMarker, mode: 0o755 },
+        { name: 'bin/plain', content: pattern(30_000, 53), mode: 0o755 },
+      ];
+      const filler = (i: number) => ({ name: `filler/${i}.bin`, content: randomish(300_000, i) });
+      const tar = await makeTar([...entries.slice(0, 15), filler(1), entries[33]!, filler(2), ...entries.slice(15, 31), filler(3), entries[34]!, filler(4), ...entries.slice(31, 33), filler(5)]);
+      await walkSpilling(
+        tar,
+        16_000,
+        selectors,
+        async ({ result: r, chunks, buffers }, spill) => {
+          for (const e of entries) {
+            const path = `/${e.name}`;
+            if (path === '/bin/plain') {
+              expect([...r.table.contents.keys()].map((k) => r.table.pathOf(k))).not.toContain(path);
+              continue;
+            }
+            const ref = contentRef(r, path);
+            const got = ref.kind === 'mem' ? ref.data : await spill.read((ref as { sha256: string }).sha256);
+            expect(got.equals(e.content), `${compression} ${path}`).toBe(true);
+          }
+          // a handful of buffers for the whole range: the kept chunks came back too
+          if (compression === 'none') {
+            expect(chunks).toBeGreaterThan(300);
+            expect(buffers).toBeLessThan(16);
+          }
+        },
+        compression,
+      );
+    }
   });
 
   it('hands compressed chunks back once zlib has consumed them', async () => {

@@ -70,7 +70,7 @@ export class SpillWriter {
   write(chunk: Buffer, written?: () => void): boolean {
     this.bytes += chunk.length;
     this.#hash.update(chunk);
-    return this.#ws.write(chunk, written && (() => written()));
+    return this.#ws.write(chunk, written);
   }
 
   onDrain(fn: () => void): void {

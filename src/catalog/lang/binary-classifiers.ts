@@ -142,13 +142,15 @@ export function classifiersFor(path: string): BinaryClassifier[] {
 async function catalogBinaries(ctx: CatalogContext, foundBy: string): Promise<CatalogerResult> {
   const packages: Package[] = [];
   const exists = (p: string) => ctx.fs.stat(p) !== undefined;
-  const candidates = ctx.files().filter((f) => f.type === 'file' && classifiersFor(f.path).length > 0);
+  const candidates = ctx.files().flatMap((f) => {
+    const cs = f.type === 'file' ? classifiersFor(f.path) : [];
+    return cs.length ? [{ f, cs }] : [];
+  });
   // a finding in a file an OS package installed is that package, which the OS cataloger reported
   // with better data (the orchestrator drops such findings): those files are not read at all
-  const owned = ctx.ownedByOsPackages?.(candidates.map((f) => f.path)) ?? new Set<string>();
-  for (const f of candidates) {
+  const owned = ctx.ownedByOsPackages?.(candidates.map(({ f }) => f.path)) ?? new Set<string>();
+  for (const { f, cs } of candidates) {
     if (owned.has(f.path)) continue;
-    const cs = classifiersFor(f.path);
     const b = await ctx.read(f.path);
     if (!b) continue;
     for (const c of cs) {
